@@ -1,0 +1,1 @@
+"""The HTTP API (DRF) and the source's compatibility routes."""

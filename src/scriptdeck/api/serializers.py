@@ -1,0 +1,140 @@
+"""How records look over HTTP."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from scriptdeck.catalog.models import Script
+from scriptdeck.executions.models import ResultRecord, TaskExecution
+
+
+class ScriptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Script
+        fields = [
+            "id",
+            "name",
+            "path",
+            "description",
+            "is_active",
+            "parameter_schema",
+            "soft_time_limit",
+            "time_limit",
+            "queue",
+            "sha256",
+            "size",
+            "created_at",
+            "updated_at",
+            "missing_since",
+        ]
+        read_only_fields = [
+            "id",
+            "name",
+            "path",
+            "parameter_schema",
+            "sha256",
+            "size",
+            "created_at",
+            "updated_at",
+            "missing_since",
+        ]
+
+    def validate(self, attrs: dict) -> dict:
+        soft = attrs.get("soft_time_limit", getattr(self.instance, "soft_time_limit", None))
+        hard = attrs.get("time_limit", getattr(self.instance, "time_limit", None))
+        if soft is not None and hard is not None and hard < soft:
+            raise serializers.ValidationError(
+                {"time_limit": ["The hard limit must not be below the soft limit."]}
+            )
+        return attrs
+
+
+class ExecutionSubmitSerializer(serializers.Serializer):
+    script = serializers.CharField(help_text="The script's id or its name.")
+    parameters = serializers.DictField(required=False, default=dict)
+    page_context = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=255
+    )
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    script = serializers.PrimaryKeyRelatedField(read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    task_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = TaskExecution
+        fields = [
+            "id",
+            "task_id",
+            "script",
+            "script_name",
+            "script_path",
+            "script_sha256",
+            "queue",
+            "user",
+            "status",
+            "failure_reason",
+            "error_message",
+            "attempt",
+            "parameters",
+            "page_context",
+            "result",
+            "stdout",
+            "stderr",
+            "stdout_bytes",
+            "stderr_bytes",
+            "stdout_dropped",
+            "stderr_dropped",
+            "exit_code",
+            "signal",
+            "execution_time",
+            "memory_usage",
+            "peak_rss_bytes",
+            "cpu_user",
+            "cpu_system",
+            "created_at",
+            "dispatched_at",
+            "started_at",
+            "completed_at",
+            "heartbeat_at",
+            "worker_host",
+            "worker_pid",
+            "pid",
+        ]
+        read_only_fields = fields
+
+
+class ExecutionListSerializer(ExecutionSerializer):
+    """The list leaves out the bulky output and result."""
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [
+            f for f in ExecutionSerializer.Meta.fields if f not in {"stdout", "stderr", "result"}
+        ]
+        read_only_fields = fields
+
+
+class ResultRecordSerializer(serializers.ModelSerializer):
+    execution_id = serializers.IntegerField(source="execution.pk", read_only=True)
+
+    class Meta:
+        model = ResultRecord
+        fields = [
+            "id",
+            "execution_id",
+            "scandevresult_filename",
+            "scandevresult_time",
+            "director",
+            "remark",
+            "scandevresult_content",
+            "status",
+            "result_type",
+            "script_name",
+            "task_id",
+            "execution_time",
+            "script_output",
+            "error_message",
+            "page_context",
+        ]
+        read_only_fields = fields

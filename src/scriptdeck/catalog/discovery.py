@@ -1,0 +1,75 @@
+"""Reading the scripts folder: which files are scripts, and what they say about themselves."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from scriptdeck.runner import UnsupportedScript, command_for
+
+SKIPPED_DIRS = {"__pycache__", "node_modules"}
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def is_runnable(path: Path) -> bool:
+    try:
+        command_for(path)
+    except UnsupportedScript:
+        return False
+    return True
+
+
+def iter_script_files(root: Path) -> Iterator[Path]:
+    """Runnable files below ``root``, skipping hidden folders and links that leave it."""
+    for path in sorted(root.rglob("*")):
+        rel_parts = path.relative_to(root).parts
+        if any(part.startswith(".") or part in SKIPPED_DIRS for part in rel_parts):
+            continue
+        if path.name.startswith("_") and path.suffix == ".py":
+            continue  # __init__.py and private helper modules are not scripts
+        try:
+            resolved = path.resolve(strict=True)
+        except OSError:
+            continue
+        if not resolved.is_relative_to(root) or not resolved.is_file():
+            continue
+        if is_runnable(path):
+            yield path
+
+
+def describe(path: Path, max_chars: int = 2000) -> str:
+    """The module docstring of a Python file, else its leading comment block."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    if path.suffix == ".py":
+        try:
+            doc = ast.get_docstring(ast.parse(text))
+        except (SyntaxError, ValueError):
+            doc = None
+        if doc:
+            return doc.strip()[:max_chars]
+    lines = []
+    for number, line in enumerate(text.splitlines()):
+        stripped = line.strip()
+        if number == 0 and stripped.startswith("#!"):
+            continue
+        if stripped.startswith("#") and ("coding:" in stripped or "coding=" in stripped):
+            continue
+        if stripped.startswith("#"):
+            lines.append(stripped.lstrip("#").strip())
+            continue
+        if not stripped and not lines:
+            continue
+        break
+    return "\n".join(lines).strip()[:max_chars]

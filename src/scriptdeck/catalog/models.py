@@ -1,0 +1,51 @@
+"""A registered script: a file in the scripts folder and the settings it runs with."""
+
+from __future__ import annotations
+
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+class Script(models.Model):
+    name = models.CharField(
+        max_length=255, unique=True, help_text="Path relative to the scripts folder, no extension."
+    )
+    path = models.CharField(
+        max_length=1024, unique=True, help_text="File path relative to the scripts folder."
+    )
+    description = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    parameter_schema = models.JSONField(default=dict, blank=True)
+    soft_time_limit = models.PositiveIntegerField(
+        default=540,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds; then SIGTERM to the script's process group.",
+    )
+    time_limit = models.PositiveIntegerField(
+        default=600,
+        validators=[MinValueValidator(1)],
+        help_text="Seconds; then SIGKILL to the whole process tree.",
+    )
+    queue = models.CharField(
+        max_length=100,
+        default="default",
+        validators=[RegexValidator(r"^[A-Za-z0-9_.:-]+$", "Letters, digits and _ . : - only.")],
+    )
+    sha256 = models.CharField(max_length=64, blank=True, help_text="Of the file at the last sync.")
+    size = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    missing_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(time_limit__gte=F("soft_time_limit")),
+                name="script_hard_limit_not_below_soft",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name

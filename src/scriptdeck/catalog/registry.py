@@ -1,0 +1,139 @@
+"""Registering the scripts folder, and finding the script a request names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from .discovery import describe, iter_script_files, sha256_of
+from .models import Script
+from .paths import PathRefused, confine, relative_name, scripts_root
+
+
+@dataclass
+class SyncReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deactivated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.deactivated)} deactivated, {self.unchanged} unchanged"
+        )
+
+
+def _apply_file(script: Script | None, path: Path, root: Path) -> tuple[Script, str]:
+    name, rel = relative_name(path, root)
+    digest = sha256_of(path)
+    size = path.stat().st_size
+    if script is None:
+        script = Script.objects.create(
+            name=name, path=rel, description=describe(path), sha256=digest, size=size
+        )
+        return script, "added"
+    changed = script.sha256 != digest or not script.is_active or script.missing_since is not None
+    if not changed:
+        return script, "unchanged"
+    script.sha256, script.size = digest, size
+    script.description = describe(path)
+    # A file that comes back is active again; a deactivation by hand sticks while it stays.
+    if script.missing_since is not None:
+        script.is_active = True
+    script.missing_since = None
+    script.save()
+    return script, "updated"
+
+
+@transaction.atomic
+def sync(root: Path | None = None) -> SyncReport:
+    """Register new files, refresh changed ones, deactivate those whose file disappeared.
+
+    History is kept: a script is never deleted, only marked inactive and missing.
+    """
+    root = (root or scripts_root()).resolve()
+    report = SyncReport()
+    by_path = {s.path: s for s in Script.objects.select_for_update()}
+    seen: set[str] = set()
+    if root.is_dir():
+        for path in iter_script_files(root):
+            _, rel = relative_name(path, root)
+            seen.add(rel)
+            script, what = _apply_file(by_path.get(rel), path, root)
+            if what == "unchanged":
+                report.unchanged += 1
+            else:
+                getattr(report, what).append(script.name)
+    now = timezone.now()
+    for rel, script in by_path.items():
+        if rel not in seen and script.missing_since is None:
+            script.is_active = False
+            script.missing_since = now
+            script.save(update_fields=["is_active", "missing_since", "updated_at"])
+            report.deactivated.append(script.name)
+    return report
+
+
+def register_file(path: Path) -> Script:
+    """The Script row for a confined file, registering it on first use."""
+    root = scripts_root()
+    _, rel = relative_name(path, root)
+    with transaction.atomic():
+        script = Script.objects.select_for_update().filter(path=rel).first()
+        if script is None or script.missing_since is not None:
+            script, _ = _apply_file(script, path, root)
+    return script
+
+
+class ScriptNotFound(LookupError):
+    """No active script matches what the request named."""
+
+
+@dataclass
+class Resolved:
+    script: Script
+    path: Path
+    run_name: str
+
+
+def resolve_request(
+    script_id: object = None, script_name: str | None = None, script_path: str | None = None
+) -> Resolved:
+    """The source's resolution order: ``script_id`` → ``script_name`` + ``script_path`` → name.
+
+    Every path is confined to the scripts folder; the name the caller gave is the name
+    the script runs under (``SCRIPT_NAME``), as in the source.
+    """
+    if script_id not in (None, ""):
+        try:
+            script = Script.objects.get(pk=int(str(script_id)), is_active=True)
+        except (ValueError, Script.DoesNotExist):
+            raise ScriptNotFound(f"no active script with id {script_id}") from None
+        return Resolved(script, confine(script.path), script.name)
+    if script_name and script_path:
+        path = confine(script_path)
+        return Resolved(_active(register_file(path)), path, script_name)
+    if script_name:
+        candidate = script_name if script_name.endswith(".py") else f"{script_name}.py"
+        try:
+            path = confine(candidate)
+        except PathRefused as exc:
+            if "no such script" not in str(exc):
+                raise
+            # Not a Python file: a registered script of that name (a shell script, say).
+            script = Script.objects.filter(name=script_name, is_active=True).first()
+            if script is None:
+                raise ScriptNotFound(f"no script named {script_name!r}") from None
+            return Resolved(script, confine(script.path), script_name)
+        return Resolved(_active(register_file(path)), path, script_name)
+    raise ScriptNotFound("give script_id, script_name, or script_name with script_path")
+
+
+def _active(script: Script) -> Script:
+    if not script.is_active:
+        raise ScriptNotFound(f"script {script.name!r} is deactivated")
+    return script

@@ -1,0 +1,132 @@
+"""What a worker does with one execution: claim it, run it through the runner, record it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import traceback
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from scriptdeck.catalog.discovery import sha256_of
+from scriptdeck.catalog.paths import PathRefused, confine
+from scriptdeck.compat import sdk_pythonpath
+from scriptdeck.runner import (
+    RunSpec,
+    Sink,
+    TreeSample,
+    UnsupportedScript,
+    build_environment,
+    command_for,
+    run,
+)
+
+from . import services
+from .models import FailureReason, TaskExecution
+
+log = logging.getLogger(__name__)
+
+
+class ShutdownRequested(BaseException):
+    """Raised in a worker process that is told to stop while a script runs."""
+
+
+class ExecutionSink(Sink):
+    """Reports a run's liveness to its row."""
+
+    def __init__(self, execution_id: int) -> None:
+        self.execution_id = execution_id
+
+    def on_start(self, pid: int) -> None:
+        services.heartbeat(self.execution_id, pid=pid)
+
+    def on_heartbeat(self) -> None:
+        try:
+            services.heartbeat(self.execution_id)
+        except Exception:  # a database blip must not stop the script; the next beat retries
+            log.warning("heartbeat of execution %s failed", self.execution_id, exc_info=True)
+
+    def on_sample(self, sample: TreeSample) -> None:
+        pass
+
+
+def worker_identity(hostname: str | None = None) -> str:
+    return hostname or socket.gethostname()
+
+
+def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
+    script = execution.script
+    assert script is not None
+    result_file = run_dir / "result.json"
+    env = build_environment(
+        parameters=execution.parameters or {},
+        page_context=execution.page_context,
+        script_name=execution.script_name,
+        execution_id=str(execution.pk),
+        result_file=str(result_file),
+        pythonpath=sdk_pythonpath(),
+    )
+    return RunSpec(
+        argv=command_for(path, settings.SCRIPTDECK_PYTHON or None),
+        cwd=str(path.parent),
+        env=env,
+        script_name=execution.script_name,
+        result_file=str(result_file),
+        soft_time_limit=float(script.soft_time_limit),
+        time_limit=float(max(script.time_limit, script.soft_time_limit)),
+        output_limit=settings.SCRIPTDECK_OUTPUT_LIMIT,
+        heartbeat_interval=settings.SCRIPTDECK_HEARTBEAT_INTERVAL,
+    )
+
+
+def execute(execution_id: int, hostname: str | None = None) -> str:
+    """Run execution ``execution_id`` if it is still PENDING; return what became of it.
+
+    Idempotent: a second delivery of the same message finds the row already claimed.
+    """
+    close_old_connections()
+    execution = services.start(execution_id, worker_identity(hostname), os.getpid())
+    if execution is None:
+        log.info("execution %s is not PENDING any more; nothing to do", execution_id)
+        return "skipped"
+    if execution.script is None:
+        services.fail(execution_id, FailureReason.SCRIPT_MISSING, "The script was deleted.")
+        return "failed"
+    try:
+        path = confine(execution.script_path)
+        command_for(path)
+    except PathRefused as exc:
+        services.fail(
+            execution_id, FailureReason.SCRIPT_MISSING, f"The script file is not available: {exc}."
+        )
+        return "failed"
+    except UnsupportedScript as exc:
+        services.fail(execution_id, FailureReason.UNSUPPORTED_TYPE, str(exc))
+        return "failed"
+    run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        digest = sha256_of(path)
+        outcome = run(build_spec(execution, path, run_dir), ExecutionSink(execution_id))
+        services.finish(execution_id, outcome, digest)
+        return "finished"
+    except ShutdownRequested:
+        services.fail(
+            execution_id,
+            FailureReason.WORKER_SHUTDOWN,
+            "The worker was stopped while the script ran; its process tree was ended.",
+        )
+        raise
+    except BaseException as exc:
+        services.fail(
+            execution_id,
+            FailureReason.INTERNAL_ERROR,
+            f"scriptdeck failed while running the script: {exc!r}\n{traceback.format_exc(limit=5)}",
+        )
+        raise
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,0 +1,66 @@
+"""Worker process hooks: register in the workers table, end running scripts on shutdown."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from typing import Any
+
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
+
+from .execute import ShutdownRequested
+
+log = logging.getLogger(__name__)
+REGISTRY_INTERVAL = 10.0
+_stop = threading.Event()
+
+
+def _raise_shutdown(signum: int, frame: Any) -> None:
+    raise ShutdownRequested(f"signal {signum}")
+
+
+@worker_process_init.connect
+def _on_pool_process_start(**_: Any) -> None:
+    # A pool process told to stop ends its script's whole tree and records why,
+    # instead of dying and leaving the script running with its row STARTED.
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+
+
+def _beat(hostname: str, queues: list[str], concurrency: int) -> None:
+    from . import workers
+
+    starting = True
+    while True:
+        try:
+            workers.seen(hostname, queues, concurrency, os.getpid(), starting)
+            starting = False
+        except Exception:
+            log.warning("could not record worker %s as alive", hostname, exc_info=True)
+        if _stop.wait(REGISTRY_INTERVAL):
+            return
+
+
+@worker_ready.connect
+def _on_worker_ready(sender: Any = None, **_: Any) -> None:
+    hostname = getattr(sender, "hostname", None) or "worker"
+    controller = getattr(sender, "controller", None)
+    concurrency = int(getattr(controller, "concurrency", 1) or 1)
+    queues = sorted(sender.app.amqp.queues.consume_from) if sender is not None else []
+    threading.Thread(
+        target=_beat, args=(hostname, queues, concurrency), name="worker-registry", daemon=True
+    ).start()
+
+
+@worker_shutdown.connect
+def _on_worker_shutdown(sender: Any = None, **_: Any) -> None:
+    from . import workers
+
+    _stop.set()
+    hostname = getattr(sender, "hostname", None)
+    if hostname:
+        try:
+            workers.stopped(hostname)
+        except Exception:
+            log.warning("could not record worker %s as stopped", hostname, exc_info=True)

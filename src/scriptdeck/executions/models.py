@@ -1,0 +1,146 @@
+"""What was run, by whom, how it went, and what it returned."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Status(models.TextChoices):
+    PENDING = "PENDING"
+    STARTED = "STARTED"
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    CANCELLED = "CANCELLED"
+
+
+TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.CANCELLED)
+
+
+class FailureReason(models.TextChoices):
+    EXIT_CODE = "exit_code", "exited with a non-zero code"
+    SIGNAL = "signal", "killed by a signal"
+    TIMEOUT = "timeout", "time limit exceeded"
+    SCRIPT_ERROR = "script_error", "the script reported an error"
+    RESULT_INVALID = "result_invalid", "the result file was not JSON"
+    SPAWN_FAILED = "spawn_failed", "could not be started"
+    UNSUPPORTED_TYPE = "unsupported_type", "not a runnable file type"
+    SCRIPT_MISSING = "script_missing", "the script file is gone"
+    WORKER_SHUTDOWN = "worker_shutdown", "the worker stopped during the run"
+    WORKER_LOST = "worker_lost", "the worker stopped sending heartbeats"
+    INTERNAL_ERROR = "internal_error", "an error in scriptdeck itself"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class TaskExecution(models.Model):
+    task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    script = models.ForeignKey(
+        "catalog.Script", on_delete=models.SET_NULL, null=True, related_name="executions"
+    )
+    script_name = models.CharField(max_length=255, help_text="The name the script ran under.")
+    script_path = models.CharField(max_length=1024, help_text="Relative to the scripts folder.")
+    script_sha256 = models.CharField(max_length=64, blank=True)
+    queue = models.CharField(max_length=100, default="default")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    page_context = models.CharField(max_length=255, blank=True, default="")
+    parameters = models.JSONField(default=dict, blank=True)
+
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    failure_reason = models.CharField(
+        max_length=32, choices=FailureReason.choices, blank=True, default=""
+    )
+    error_message = models.TextField(blank=True, default="")
+    attempt = models.PositiveIntegerField(default=1)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True, default="")
+    worker_pid = models.IntegerField(null=True, blank=True)
+    pid = models.IntegerField(null=True, blank=True, help_text="The script's process id.")
+
+    execution_time = models.FloatField(null=True, blank=True, help_text="Wall time, seconds.")
+    memory_usage = models.FloatField(null=True, blank=True, help_text="Peak RSS of the tree, MB.")
+    peak_rss_bytes = models.BigIntegerField(null=True, blank=True)
+    cpu_user = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    cpu_system = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    exit_code = models.IntegerField(null=True, blank=True)
+    signal = models.IntegerField(null=True, blank=True)
+
+    result = models.JSONField(null=True, blank=True)
+    stdout = models.TextField(blank=True, default="")
+    stderr = models.TextField(blank=True, default="")
+    stdout_bytes = models.BigIntegerField(default=0)
+    stderr_bytes = models.BigIntegerField(default=0)
+    stdout_dropped = models.BigIntegerField(default=0)
+    stderr_dropped = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["script", "-created_at"]),
+            models.Index(fields=["user", "-created_at"]),
+            models.Index(fields=["page_context", "-created_at"]),
+            models.Index(fields=["status", "dispatched_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.script_name} #{self.pk} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+class ResultRecord(models.Model):
+    """The source's ``ScanDevUpdate_scanResult``: one per successful execution."""
+
+    execution = models.OneToOneField(
+        TaskExecution, on_delete=models.CASCADE, related_name="result_record"
+    )
+    scandevresult_filename = models.CharField(max_length=512)
+    scandevresult_time = models.DateTimeField()
+    director = models.CharField(max_length=100, default="系统自动")
+    remark = models.TextField(blank=True, default="")
+    scandevresult_content = models.TextField()
+    status = models.CharField(max_length=16, default="0")
+    result_type = models.CharField(max_length=32, default="script")
+    script_name = models.CharField(max_length=255)
+    task_id = models.CharField(max_length=64, unique=True)
+    page_context = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    execution_time = models.FloatField(null=True, blank=True)
+    script_output = models.TextField(blank=True, default="")
+    error_message = models.TextField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-scandevresult_time", "-id"]
+
+    def __str__(self) -> str:
+        return self.scandevresult_filename
+
+
+class Worker(models.Model):
+    """A Celery worker that said it is alive."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    queues = models.JSONField(default=list)
+    concurrency = models.PositiveIntegerField(default=1)
+    version = models.CharField(max_length=32, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hostname"]
+
+    def __str__(self) -> str:
+        return self.hostname

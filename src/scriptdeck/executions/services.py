@@ -1,0 +1,268 @@
+"""The one place an execution's state changes.
+
+Every transition is a conditional UPDATE on the current status, so a worker, a
+duplicate delivery, the sweeper and (later) a cancel can race and only one wins.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.paths import confine, relative_name
+from scriptdeck.celery import EXECUTE_TASK, app
+from scriptdeck.runner import Outcome, UnsupportedScript, command_for
+
+from .models import FailureReason, ResultRecord, Status, TaskExecution
+
+log = logging.getLogger(__name__)
+
+RESULT_FILE_SUFFIX = "_执行结果_"
+SYSTEM_DIRECTOR = "系统自动"
+# Celery's own limits sit above the script's hard limit: a backstop, never the rule.
+CELERY_BACKSTOP_SECONDS = 60
+
+
+class SubmitError(ValueError):
+    """A submission refused before anything was written or queued."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+def submit(
+    *,
+    script: Script,
+    parameters: dict[str, Any] | None = None,
+    page_context: str = "",
+    user: Any = None,
+    run_name: str | None = None,
+    path: Path | None = None,
+) -> TaskExecution:
+    """Record a PENDING execution and queue it once the row is committed.
+
+    The task id is chosen before the row is written, so a fast worker always finds it.
+    """
+    if not script.is_active:
+        raise SubmitError("script", f"script {script.name!r} is deactivated")
+    parameters = {} if parameters is None else parameters
+    if not isinstance(parameters, dict):
+        raise SubmitError("parameters", "must be a JSON object")
+    if not isinstance(page_context, str):
+        raise SubmitError("page_context", "must be a string")
+    path = path or confine(script.path)
+    try:
+        command_for(path)
+    except UnsupportedScript as exc:
+        raise SubmitError("script", str(exc)) from None
+    _, rel = relative_name(path)
+    with transaction.atomic():
+        execution = TaskExecution.objects.create(
+            task_id=uuid.uuid4(),
+            script=script,
+            script_name=run_name or script.name,
+            script_path=rel,
+            queue=script.queue,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            page_context=page_context or "",
+            parameters=parameters,
+        )
+        execution_id = execution.pk
+        transaction.on_commit(lambda: dispatch(execution_id))
+    return execution
+
+
+def dispatch(execution_id: int) -> bool:
+    """Send "run execution N" to the broker. A refusal leaves it PENDING for the sweeper."""
+    row = (
+        TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING)
+        .values("task_id", "queue", "script__time_limit")
+        .first()
+    )
+    if row is None:
+        return False
+    hard = row["script__time_limit"] or 600
+    try:
+        app.send_task(
+            EXECUTE_TASK,
+            args=[execution_id],
+            task_id=str(row["task_id"]),
+            queue=row["queue"],
+            soft_time_limit=hard + CELERY_BACKSTOP_SECONDS // 2,
+            time_limit=hard + CELERY_BACKSTOP_SECONDS,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0.2, "interval_step": 0.3},
+        )
+    except Exception as exc:  # the broker refused or is down: the sweeper sends it later
+        log.warning("execution %s stays PENDING, the broker refused it: %s", execution_id, exc)
+        return False
+    TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+        dispatched_at=timezone.now()
+    )
+    return True
+
+
+def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution | None:
+    """PENDING → STARTED, or None when it already started or ended (a duplicate delivery)."""
+    now = timezone.now()
+    claimed = TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+        status=Status.STARTED,
+        started_at=now,
+        heartbeat_at=now,
+        worker_host=worker_host,
+        worker_pid=worker_pid,
+    )
+    if not claimed:
+        return None
+    return TaskExecution.objects.select_related("script").get(pk=execution_id)
+
+
+def heartbeat(execution_id: int, pid: int | None = None) -> None:
+    """Say the run is alive (and, once known, the script's pid)."""
+    fields: dict[str, Any] = {"heartbeat_at": timezone.now()}
+    if pid is not None:
+        fields["pid"] = pid
+    TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(**fields)
+
+
+def finish(execution_id: int, outcome: Outcome, script_sha256: str = "") -> bool:
+    """STARTED → SUCCESS or FAILURE with everything the run measured.
+
+    A successful run gets its result record in the same transaction, exactly once.
+    """
+    status = Status.SUCCESS if outcome.succeeded else Status.FAILURE
+    peak = outcome.peak_rss_bytes
+    fields: dict[str, Any] = {
+        "status": status,
+        "failure_reason": "" if outcome.succeeded else (outcome.failure_reason or ""),
+        "error_message": "" if outcome.succeeded else outcome.error_message,
+        "completed_at": timezone.now(),
+        "execution_time": round(outcome.wall_time, 6),
+        "peak_rss_bytes": peak,
+        "memory_usage": round(peak / (1024 * 1024), 3),
+        "cpu_user": round(outcome.cpu_user, 6),
+        "cpu_system": round(outcome.cpu_system, 6),
+        "exit_code": outcome.exit_code,
+        "signal": outcome.signal,
+        "result": _jsonable(outcome.result),
+        "stdout": outcome.stdout,
+        "stderr": outcome.stderr,
+        "stdout_bytes": outcome.stdout_bytes,
+        "stderr_bytes": outcome.stderr_bytes,
+        "stdout_dropped": outcome.stdout_dropped,
+        "stderr_dropped": outcome.stderr_dropped,
+    }
+    if outcome.pid:
+        fields["pid"] = outcome.pid
+    if script_sha256:
+        fields["script_sha256"] = script_sha256
+    with transaction.atomic():
+        ended = TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(
+            **fields
+        )
+        if ended and outcome.succeeded:
+            _write_result_record(
+                TaskExecution.objects.select_related("script").get(pk=execution_id)
+            )
+    return bool(ended)
+
+
+def fail(
+    execution_id: int,
+    reason: str,
+    message: str,
+    from_statuses: tuple[str, ...] = (Status.PENDING, Status.STARTED),
+) -> bool:
+    """End an execution as FAILURE with a reason and a sentence, if it has not ended yet."""
+    return bool(
+        TaskExecution.objects.filter(pk=execution_id, status__in=from_statuses).update(
+            status=Status.FAILURE,
+            failure_reason=reason,
+            error_message=message,
+            completed_at=timezone.now(),
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(value, default=str))
+
+
+def _write_result_record(execution: TaskExecution) -> ResultRecord:
+    result = execution.result
+    description = execution.script.description if execution.script else ""
+    task_id = str(execution.task_id)
+    return ResultRecord.objects.create(
+        execution=execution,
+        scandevresult_filename=f"{execution.script_name}{RESULT_FILE_SUFFIX}{task_id[:8]}.json",
+        scandevresult_time=execution.completed_at or timezone.now(),
+        director=SYSTEM_DIRECTOR,
+        remark=f"脚本执行结果 - {description or execution.script_name}",
+        scandevresult_content=json.dumps(result, ensure_ascii=False, indent=2),
+        status="0",
+        result_type="script",
+        script_name=execution.script_name,
+        task_id=task_id,
+        page_context=execution.page_context,
+        execution_time=execution.execution_time,
+        script_output=str(result.get("message", "")) if isinstance(result, dict) else "",
+        error_message=None,
+    )
+
+
+@dataclass
+class SweepReport:
+    dispatched: list[int] = field(default_factory=list)
+    still_pending: list[int] = field(default_factory=list)
+    lost: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.dispatched or self.still_pending or self.lost)
+
+
+def sweep(limit: int = 500) -> SweepReport:
+    """Send what the broker never got; end runs whose worker stopped heartbeating."""
+    now = timezone.now()
+    report = SweepReport()
+    grace = timedelta(seconds=settings.SCRIPTDECK_DISPATCH_GRACE)
+    redispatch = timedelta(seconds=settings.SCRIPTDECK_REDISPATCH_AFTER)
+    stale = (
+        TaskExecution.objects.filter(status=Status.PENDING)
+        .filter(
+            Q(dispatched_at__isnull=True, created_at__lt=now - grace)
+            | Q(dispatched_at__lt=now - redispatch)
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for execution_id in list(stale):
+        (report.dispatched if dispatch(execution_id) else report.still_pending).append(execution_id)
+    lost_after = settings.SCRIPTDECK_WORKER_LOST_AFTER
+    lost = TaskExecution.objects.filter(
+        status=Status.STARTED, heartbeat_at__lt=now - timedelta(seconds=lost_after)
+    ).values_list("pk", "worker_host")[:limit]
+    for execution_id, host in list(lost):
+        message = (
+            f"The worker {host or '(unknown)'} stopped sending heartbeats for more than "
+            f"{lost_after:g} s while the script ran; the run's outcome is unknown."
+        )
+        if fail(execution_id, FailureReason.WORKER_LOST, message, (Status.STARTED,)):
+            report.lost.append(execution_id)
+    return report

@@ -1,0 +1,17 @@
+"""The engine: run one script's process tree and report what happened. No Django, no Celery."""
+
+from .engine import Outcome, Reason, Sink, run
+from .process_tree import TreeSample
+from .spec import RunSpec, UnsupportedScript, build_environment, command_for
+
+__all__ = [
+    "Outcome",
+    "Reason",
+    "RunSpec",
+    "Sink",
+    "TreeSample",
+    "UnsupportedScript",
+    "build_environment",
+    "command_for",
+    "run",
+]

@@ -1,0 +1,70 @@
+"""A small parent for the script, so its peak memory is measured exactly.
+
+Run as ``python -I -S launcher.py REPORT_FD ARGV...``. Linux charges a process that
+was forked from a large one (a Celery worker) with its parent's memory in
+``ru_maxrss``. This launcher starts small, forks the script from itself, waits for
+it with ``wait4`` and writes the script's own rusage to REPORT_FD, then leaves with
+the script's exit status (or dies by the same signal).
+
+Standard library only; it must start fast.
+"""
+
+import os
+import signal
+import sys
+
+FORWARDED_DEFAULTS = ("SIGPIPE", "SIGXFSZ", "SIGXFZ")
+
+
+def _ignore(signum, frame):  # noqa: ANN001, ANN202
+    # The whole process group gets the signal; the script decides what to do with it.
+    return None
+
+
+def main() -> None:
+    report_fd = int(sys.argv[1])
+    argv = sys.argv[2:]
+    # Python itself ignores SIGPIPE/SIGXFSZ; an exec'd program must get the defaults back.
+    for name in FORWARDED_DEFAULTS:
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    # Handlers (not SIG_IGN) are reset to the default by exec, so the script gets the defaults.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _ignore)
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        sys.stderr.write(f"scriptdeck launcher: cannot fork: {exc}\n")
+        os._exit(127)
+    if pid == 0:
+        # The report pipe closes on a successful exec; on failure it says why.
+        os.set_inheritable(report_fd, False)
+        try:
+            os.execvp(argv[0], argv)
+        except OSError as exc:
+            os.write(report_fd, f"E cannot run {argv[0]!r}: {exc.strerror}\n".encode())
+            os._exit(127)
+    while True:
+        try:
+            _, status, usage = os.wait4(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    os.write(
+        report_fd,
+        f"{usage.ru_maxrss} {usage.ru_utime} {usage.ru_stime} {pid}\n".encode(),
+    )
+    os.close(report_fd)
+    sys.stdout.flush()
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # SIGKILL and SIGSTOP cannot be handled, and need not be reset
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+if __name__ == "__main__":
+    main()

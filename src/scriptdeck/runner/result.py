@@ -1,0 +1,67 @@
+"""How a script's result is read: the result file first, then stdout (the source's rules)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+TEXT_OUTPUT_MESSAGE = "脚本执行完成，输出为文本格式 (the script's output is text, not JSON)"
+
+
+class ResultFileError(ValueError):
+    """The script wrote its result file but it does not hold JSON."""
+
+
+def read_result_file(path: str | Path | None) -> tuple[bool, Any]:
+    """Return ``(written, value)`` for the SDK's result file."""
+    if not path:
+        return False, None
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        return False, None
+    if not raw.strip():
+        return False, None
+    try:
+        return True, json.loads(raw.decode("utf-8", errors="replace"))
+    except json.JSONDecodeError as exc:
+        raise ResultFileError(f"the result file is not valid JSON: {exc}") from exc
+
+
+def parse_stdout(stdout: str, stderr: str, complete: bool = True) -> Any:
+    """The source's rule: all of stdout as JSON is the result; otherwise a text result.
+
+    ``complete`` is False when stdout was too large to keep whole: it is then text.
+    """
+    if complete:
+        if not stdout.strip():
+            return {}
+        try:
+            return json.loads(stdout)
+        except json.JSONDecodeError:
+            pass
+    return {
+        "type": "text",
+        "content": stdout,
+        "stderr": stderr,
+        "message": TEXT_OUTPUT_MESSAGE,
+    }
+
+
+def with_defaults(result: Any, script_name: str, completed_at: datetime | None = None) -> Any:
+    """A dict result gets ``script_name``, ``execution_time`` and ``status`` when missing."""
+    if isinstance(result, dict):
+        result.setdefault("script_name", script_name)
+        result.setdefault(
+            "execution_time", (completed_at or datetime.now().astimezone()).isoformat()
+        )
+        result.setdefault("status", "success")
+    return result
+
+
+def reports_error(result: Any) -> bool:
+    """A result whose ``status`` is ``"error"`` is the script saying it failed."""
+    return isinstance(result, dict) and str(result.get("status", "")).lower() == "error"

@@ -1,0 +1,178 @@
+"""Django settings: one module, every value from the environment, embedded defaults.
+
+See docs/configuration.md for the variables.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+
+from scriptdeck.config import (
+    default_scripts_dir,
+    embedded_broker_dir,
+    env_bool,
+    env_float,
+    env_int,
+    env_str,
+    home_dir,
+    secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent
+SCRIPTDECK_HOME = home_dir()
+SECRET_KEY = secret_key(SCRIPTDECK_HOME)
+DEBUG = env_bool("SCRIPTDECK_DEBUG", False)
+ALLOWED_HOSTS = [
+    h.strip() for h in env_str("SCRIPTDECK_ALLOWED_HOSTS", "*").split(",") if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in env_str("SCRIPTDECK_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_filters",
+    "scriptdeck.catalog",
+    "scriptdeck.executions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "scriptdeck.urls"
+ASGI_APPLICATION = "scriptdeck.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database: SQLite in the home folder by default (WAL, busy timeout), or DATABASE_URL.
+_sqlite_default = f"sqlite:///{SCRIPTDECK_HOME / 'scriptdeck.sqlite3'}"
+DATABASES = {
+    "default": dj_database_url.parse(env_str("DATABASE_URL", _sqlite_default), conn_max_age=0)
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Several processes write (web, worker pool, sweeper): WAL lets readers go on,
+        # IMMEDIATE takes the write lock up front so a busy writer waits instead of failing.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env_float("SCRIPTDECK_SQLITE_TIMEOUT", 30.0),
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TZ", "UTC") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = SCRIPTDECK_HOME / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- API
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "scriptdeck API",
+    "DESCRIPTION": "Run operational scripts, follow their executions, read their results.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- scripts
+SCRIPTDECK_SCRIPTS_DIR = (
+    Path(env_str("SCRIPTDECK_SCRIPTS_DIR", str(default_scripts_dir()))).expanduser().resolve()
+)
+SCRIPTDECK_PYTHON = env_str("SCRIPTDECK_PYTHON", "")  # empty: the server's own interpreter
+SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
+SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
+
+# --- sweeper: PENDING executions whose message never reached the broker, lost workers.
+SCRIPTDECK_SWEEP_INTERVAL = env_float("SCRIPTDECK_SWEEP_INTERVAL", 5.0)
+SCRIPTDECK_DISPATCH_GRACE = env_float("SCRIPTDECK_DISPATCH_GRACE", 2.0)
+SCRIPTDECK_REDISPATCH_AFTER = env_float("SCRIPTDECK_REDISPATCH_AFTER", 3600.0)
+SCRIPTDECK_WORKER_LOST_AFTER = env_float("SCRIPTDECK_WORKER_LOST_AFTER", 60.0)
+SCRIPTDECK_HEARTBEAT_INTERVAL = env_float("SCRIPTDECK_HEARTBEAT_INTERVAL", 5.0)
+
+# --- Celery: the broker only carries "run execution N"; the database row is the truth.
+_embedded_broker = embedded_broker_dir(SCRIPTDECK_HOME)
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_embedded_broker / "queue"),
+        "data_folder_out": str(_embedded_broker / "queue"),
+        "processed_folder": str(_embedded_broker / "processed"),
+        "control_folder": str(_embedded_broker / "control"),
+        "store_processed": False,
+        "polling_interval": env_float("SCRIPTDECK_BROKER_POLL_INTERVAL", 0.1),
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # Longer than any hard limit, so an unacknowledged message is not handed out twice.
+        "visibility_timeout": env_int("SCRIPTDECK_VISIBILITY_TIMEOUT", 6 * 3600),
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = env_float("SCRIPTDECK_BROKER_TIMEOUT", 3.0)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("SCRIPTDECK_LOG_LEVEL", "INFO")},
+}
