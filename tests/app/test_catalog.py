@@ -1,0 +1,96 @@
+"""Registering the scripts folder and editing a script's settings."""
+
+from __future__ import annotations
+
+from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.registry import sync
+
+from .conftest import write_script
+
+
+def test_sync_registers_runnable_files_with_names_and_descriptions(db, scripts_dir):
+    report = sync()
+    scripts = {s.name: s for s in Script.objects.all()}
+    assert set(scripts) == {"scan_dev_update", "fails", "ops/hello"}
+    assert sorted(report.added) == sorted(scripts)
+    assert scripts["ops/hello"].path == "ops/hello.sh"
+    assert scripts["ops/hello"].description == "Says hello."
+    assert scripts["fails"].description == "Exits with 2."
+    assert scripts["scan_dev_update"].description.startswith("扫描设备更新")
+    assert len(scripts["fails"].sha256) == 64
+
+
+def test_sync_skips_hidden_folders_private_modules_and_links_leaving_the_folder(
+    db, scripts_dir, tmp_path
+):
+    write_script(scripts_dir, ".hidden/secret.py", "print(1)")
+    write_script(scripts_dir, "_helpers.py", "X = 1")
+    outside = tmp_path / "outside.py"
+    outside.write_text("print(1)")
+    (scripts_dir / "escape.py").symlink_to(outside)
+    sync()
+    names = set(Script.objects.values_list("name", flat=True))
+    assert names == {"scan_dev_update", "fails", "ops/hello"}
+
+
+def test_a_vanished_file_deactivates_its_script_and_keeps_it(db, scripts_dir):
+    sync()
+    (scripts_dir / "fails.py").unlink()
+    report = sync()
+    script = Script.objects.get(name="fails")
+    assert report.deactivated == ["fails"]
+    assert not script.is_active
+    assert script.missing_since is not None
+    (scripts_dir / "fails.py").write_text("# Back again.\nprint('{}')\n")
+    report = sync()
+    script.refresh_from_db()
+    assert report.updated == ["fails"]
+    assert script.is_active and script.missing_since is None
+    assert script.description == "Back again."
+
+
+def test_a_changed_file_is_updated_and_an_unchanged_one_is_not(db, scripts_dir):
+    sync()
+    before = Script.objects.get(name="fails").sha256
+    (scripts_dir / "fails.py").write_text("# Now succeeds.\nprint('{}')\n")
+    report = sync()
+    assert report.updated == ["fails"]
+    assert report.unchanged == 2
+    assert Script.objects.get(name="fails").sha256 != before
+
+
+def test_staff_edit_a_scripts_limits_and_queue(synced, admin_client):
+    script = Script.objects.get(name="fails")
+    response = admin_client.patch(
+        f"/api/scripts/{script.pk}/",
+        {"soft_time_limit": 5, "time_limit": 9, "queue": "gpu", "description": "x"},
+        format="json",
+    )
+    assert response.status_code == 200, response.data
+    script.refresh_from_db()
+    assert (script.soft_time_limit, script.time_limit, script.queue) == (5, 9, "gpu")
+
+
+def test_a_hard_limit_below_the_soft_limit_is_refused_naming_the_field(synced, admin_client):
+    script = Script.objects.get(name="fails")
+    response = admin_client.patch(
+        f"/api/scripts/{script.pk}/", {"soft_time_limit": 50, "time_limit": 10}, format="json"
+    )
+    assert response.status_code == 400
+    assert "time_limit" in response.data
+
+
+def test_non_staff_cannot_edit_a_script(synced, alice_client):
+    script = Script.objects.get(name="fails")
+    response = alice_client.patch(f"/api/scripts/{script.pk}/", {"queue": "x"}, format="json")
+    assert response.status_code == 403
+    assert alice_client.get("/api/scripts/").status_code == 200
+
+
+def test_the_name_and_path_cannot_be_changed_through_the_api(synced, admin_client):
+    script = Script.objects.get(name="fails")
+    admin_client.patch(
+        f"/api/scripts/{script.pk}/", {"path": "/etc/passwd", "name": "evil"}, format="json"
+    )
+    script.refresh_from_db()
+    assert (script.name, script.path) == ("fails", "fails.py")
