@@ -282,3 +282,49 @@ def test_services_finish_only_once(synced, alice, broker, django_capture_on_comm
     assert not services.fail(execution.pk, "internal_error", "again")
     execution.refresh_from_db()
     assert (execution.status, execution.failure_reason) == (Status.FAILURE, "worker_lost")
+
+
+class QueueTimeLimit(Exception):
+    """Stands for an exception a queue raises into a running task (Celery's soft limit)."""
+
+
+def test_an_exception_raised_into_a_run_ends_the_tree_and_explains_the_execution(
+    synced, scripts_dir, alice, broker, tmp_path
+):
+    import signal
+
+    import psutil
+
+    write_script(
+        scripts_dir,
+        "sleeper.py",
+        """
+        import os, time
+        open("sleeper.pid", "w").write(str(os.getpid()))
+        time.sleep(60)
+        """,
+    )
+    from scriptdeck.catalog.registry import sync
+
+    sync()
+    execution = services.submit(script=Script.objects.get(name="sleeper"), user=alice)
+
+    def interrupt(signum, frame):
+        raise QueueTimeLimit()
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(QueueTimeLimit):
+            execute(
+                execution.pk,
+                interruptions={QueueTimeLimit: ("timeout", "the queue's time limit fired")},
+            )
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    execution.refresh_from_db()
+    assert (execution.status, execution.failure_reason) == (Status.FAILURE, "timeout")
+    assert execution.error_message == "the queue's time limit fired"
+    pid = int((scripts_dir / "sleeper.pid").read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE

@@ -35,6 +35,19 @@ class ShutdownRequested(BaseException):
     """Raised in a worker process that is told to stop while a script runs."""
 
 
+_running = False
+
+
+def script_running() -> bool:
+    """Whether this process is running a script right now."""
+    return _running
+
+
+# Exceptions raised into a run from outside (a queue's own time limit, say) and how
+# the execution is then explained: {exception type: (failure reason, sentence)}.
+Interruptions = dict[type[BaseException], tuple[str, str]]
+
+
 class ExecutionSink(Sink):
     """Reports a run's liveness to its row."""
 
@@ -83,7 +96,9 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
     )
 
 
-def execute(execution_id: int, hostname: str | None = None) -> str:
+def execute(
+    execution_id: int, hostname: str | None = None, interruptions: Interruptions | None = None
+) -> str:
     """Run execution ``execution_id`` if it is still PENDING; return what became of it.
 
     Idempotent: a second delivery of the same message finds the row already claimed.
@@ -109,6 +124,8 @@ def execute(execution_id: int, hostname: str | None = None) -> str:
         return "failed"
     run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
     run_dir.mkdir(parents=True, exist_ok=True)
+    global _running
+    _running = True
     try:
         digest = sha256_of(path)
         outcome = run(build_spec(execution, path, run_dir), ExecutionSink(execution_id))
@@ -122,6 +139,10 @@ def execute(execution_id: int, hostname: str | None = None) -> str:
         )
         raise
     except BaseException as exc:
+        for kind, (reason, message) in (interruptions or {}).items():
+            if isinstance(exc, kind):
+                services.fail(execution_id, reason, message)
+                raise
         services.fail(
             execution_id,
             FailureReason.INTERNAL_ERROR,
@@ -129,4 +150,5 @@ def execute(execution_id: int, hostname: str | None = None) -> str:
         )
         raise
     finally:
+        _running = False
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -10,22 +10,26 @@ from typing import Any
 
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
-from .execute import ShutdownRequested
+from .execute import ShutdownRequested, script_running
 
 log = logging.getLogger(__name__)
 REGISTRY_INTERVAL = 10.0
 _stop = threading.Event()
 
 
-def _raise_shutdown(signum: int, frame: Any) -> None:
-    raise ShutdownRequested(f"signal {signum}")
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if script_running():
+        raise ShutdownRequested(f"signal {signum}")
+    # Idle: stop the way the pool expects.
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 @worker_process_init.connect
 def _on_pool_process_start(**_: Any) -> None:
     # A pool process told to stop ends its script's whole tree and records why,
     # instead of dying and leaving the script running with its row STARTED.
-    signal.signal(signal.SIGTERM, _raise_shutdown)
+    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _beat(hostname: str, queues: list[str], concurrency: int) -> None:

@@ -7,23 +7,23 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from scriptdeck.celery import EXECUTE_TASK
 
-from . import (
-    lifecycle,  # noqa: F401  (connects the worker hooks)
-    services,
-)
+from . import lifecycle  # noqa: F401  (connects the worker process hooks)
 from .execute import execute
 from .models import FailureReason
+
+INTERRUPTIONS = {
+    SoftTimeLimitExceeded: (
+        FailureReason.TIMEOUT,
+        "Celery's backstop time limit ended the run; the process tree was killed.",
+    )
+}
 
 
 @shared_task(name=EXECUTE_TASK, bind=True, acks_late=True, ignore_result=True)
 def execute_task(self, execution_id: int) -> str:  # noqa: ANN001
     try:
-        return execute(int(execution_id), hostname=self.request.hostname)
-    except SoftTimeLimitExceeded:
-        # Only reached when the runner's own limits did not end the run first.
-        services.fail(
-            int(execution_id),
-            FailureReason.TIMEOUT,
-            "Celery's backstop time limit ended the run; the process tree was killed.",
+        return execute(
+            int(execution_id), hostname=self.request.hostname, interruptions=INTERRUPTIONS
         )
-        return "failed"
+    except SoftTimeLimitExceeded:
+        return "failed"  # recorded as a timeout above; nothing for Celery to retry
