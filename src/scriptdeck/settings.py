@@ -15,6 +15,7 @@ from scriptdeck.config import (
     env_bool,
     env_float,
     env_int,
+    env_json,
     env_str,
     home_dir,
     secret_key,
@@ -132,6 +133,21 @@ SCRIPTDECK_SCRIPTS_DIR = (
 SCRIPTDECK_PYTHON = env_str("SCRIPTDECK_PYTHON", "")  # empty: the server's own interpreter
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
 SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
+SCRIPTDECK_ARTIFACT_MAX_FILES = env_int("SCRIPTDECK_ARTIFACT_MAX_FILES", 1000)
+SCRIPTDECK_ARTIFACT_MAX_BYTES = env_int("SCRIPTDECK_ARTIFACT_MAX_BYTES", 1024**3)
+
+# --- stored files (artifacts): a folder by default; any Django storage backend
+# (django-storages' S3 one, say) when workers run on other machines.
+MEDIA_ROOT = SCRIPTDECK_HOME / "media"
+STORAGES = {
+    "default": {
+        "BACKEND": env_str(
+            "SCRIPTDECK_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": env_json("SCRIPTDECK_STORAGE_OPTIONS", {}),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # --- sweeper: PENDING executions whose message never reached the broker, lost workers.
 SCRIPTDECK_SWEEP_INTERVAL = env_float("SCRIPTDECK_SWEEP_INTERVAL", 5.0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from scriptdeck.catalog.models import Script
-from scriptdeck.executions.models import ResultRecord, TaskExecution
+from scriptdeck.executions import services
+from scriptdeck.executions.models import Artifact, ExecutionEvent, ResultRecord, TaskExecution
 
 
 class ScriptSerializer(serializers.ModelSerializer):
@@ -21,6 +22,7 @@ class ScriptSerializer(serializers.ModelSerializer):
             "soft_time_limit",
             "time_limit",
             "queue",
+            "max_concurrent",
             "sha256",
             "size",
             "created_at",
@@ -60,7 +62,12 @@ class ExecutionSubmitSerializer(serializers.Serializer):
 class ExecutionSerializer(serializers.ModelSerializer):
     script = serializers.PrimaryKeyRelatedField(read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    cancelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     task_id = serializers.CharField(read_only=True)
+    queue_position = serializers.SerializerMethodField()
+
+    def get_queue_position(self, execution: TaskExecution) -> int | None:
+        return services.queue_position(execution)
 
     class Meta:
         model = TaskExecution
@@ -101,6 +108,10 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "worker_host",
             "worker_pid",
             "pid",
+            "queue_position",
+            "cancel_requested_at",
+            "cancelled_by",
+            "timeline",
         ]
         read_only_fields = fields
 
@@ -110,7 +121,9 @@ class ExecutionListSerializer(ExecutionSerializer):
 
     class Meta(ExecutionSerializer.Meta):
         fields = [
-            f for f in ExecutionSerializer.Meta.fields if f not in {"stdout", "stderr", "result"}
+            f
+            for f in ExecutionSerializer.Meta.fields
+            if f not in {"stdout", "stderr", "result", "timeline"}
         ]
         read_only_fields = fields
 
@@ -138,3 +151,39 @@ class ResultRecordSerializer(serializers.ModelSerializer):
             "page_context",
         ]
         read_only_fields = fields
+
+
+class OutputChunkSerializer(serializers.ModelSerializer):
+    stream = serializers.CharField(source="kind")
+
+    class Meta:
+        model = ExecutionEvent
+        fields = ["seq", "stream", "text", "raw_bytes", "at"]
+        read_only_fields = fields
+
+
+class OutputPageSerializer(serializers.Serializer):
+    chunks = OutputChunkSerializer(many=True)
+    last_seq = serializers.IntegerField(help_text="Pass as ?after= to get what follows.")
+    finished = serializers.BooleanField(help_text="The execution has ended: no more output.")
+    stdout_dropped = serializers.IntegerField()
+    stderr_dropped = serializers.IntegerField()
+
+
+class ArtifactSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Artifact
+        fields = ["id", "name", "size", "sha256", "download_url", "created_at"]
+        read_only_fields = fields
+
+    def get_download_url(self, artifact: Artifact) -> str:
+        path = f"/api/executions/{artifact.execution_id}/artifacts/{artifact.pk}/download/"
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class CancelAnswerSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    detail = serializers.CharField()

@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from . import compat, views
+from . import compat, events, views
 
 router = DefaultRouter()
 router.register("scripts", views.ScriptViewSet, basename="script")
@@ -13,6 +13,7 @@ router.register("results", views.ResultRecordViewSet, basename="result")
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="auth-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("executions/<int:pk>/events/", events.execution_events, name="execution-events"),
     path("", include(router.urls)),
 ]
 

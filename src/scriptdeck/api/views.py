@@ -5,9 +5,10 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from django.db.models import QuerySet
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,17 +18,22 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
 from scriptdeck.executions import services
-from scriptdeck.executions.models import ResultRecord, TaskExecution
+from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution
 
 from .errors import refusal
 from .filters import ExecutionFilter
 from .serializers import (
+    ArtifactSerializer,
+    CancelAnswerSerializer,
     ExecutionListSerializer,
     ExecutionSerializer,
     ExecutionSubmitSerializer,
+    OutputPageSerializer,
     ResultRecordSerializer,
     ScriptSerializer,
 )
+
+OUTPUT_PAGE = 1000
 
 
 class StaffCanEdit(permissions.BasePermission):
@@ -104,6 +110,88 @@ class ExecutionViewSet(
         except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
             return refusal(exc)
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("after", int, description="Only chunks after this sequence number."),
+            OpenApiParameter("limit", int, description="At most this many chunks (≤ 1000)."),
+        ],
+        responses={200: OutputPageSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def output(self, request: Request, pk: str | None = None) -> Response:
+        """The output chunks after a sequence number, stdout and stderr apart, in order."""
+        execution = self.get_object()
+        try:
+            after = int(request.query_params.get("after", 0))
+            limit = min(max(int(request.query_params.get("limit", OUTPUT_PAGE)), 1), OUTPUT_PAGE)
+        except ValueError:
+            return Response(
+                {"after": ["must be a whole number"], "error": "after: must be a whole number"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        chunks = list(
+            execution.events.filter(
+                seq__gt=after, kind__in=[EventKind.STDOUT, EventKind.STDERR]
+            ).order_by("seq")[:limit]
+        )
+        page = {
+            "chunks": chunks,
+            "last_seq": chunks[-1].seq if chunks else after,
+            "finished": execution.is_finished and len(chunks) < limit,
+            "stdout_dropped": execution.stdout_dropped,
+            "stderr_dropped": execution.stderr_dropped,
+        }
+        return Response(OutputPageSerializer(page).data)
+
+    @extend_schema(
+        request=None, responses={202: CancelAnswerSerializer, 409: CancelAnswerSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel: a waiting execution never runs; a running one is stopped within seconds."""
+        execution = self.get_object()
+        try:
+            now = services.cancel(execution.pk, request.user)
+        except services.CancelRefused as exc:
+            return Response(
+                {"status": exc.status, "detail": str(exc)}, status=status.HTTP_409_CONFLICT
+            )
+        detail = (
+            "cancelled before it started"
+            if now == "CANCELLED"
+            else "the worker is stopping it; it ends CANCELLED"
+        )
+        return Response({"status": now, "detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses={200: ArtifactSerializer(many=True)})
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def artifacts(self, request: Request, pk: str | None = None) -> Response:
+        """Files the script left in ``SCRIPT_OUTPUT_DIR``."""
+        execution = self.get_object()
+        data = ArtifactSerializer(
+            execution.artifacts.all(), many=True, context={"request": request}
+        ).data
+        return Response(data)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"artifacts/(?P<artifact_id>\d+)/download",
+        url_name="artifact-download",
+    )
+    def download_artifact(
+        self, request: Request, pk: str | None = None, artifact_id: str | None = None
+    ) -> FileResponse:
+        execution = self.get_object()
+        artifact = get_object_or_404(execution.artifacts, pk=artifact_id)
+        return FileResponse(
+            artifact.file.open("rb"),
+            as_attachment=True,
+            filename=artifact.name.rsplit("/", 1)[-1],
+            content_type="application/octet-stream",
+        )
 
 
 class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):

@@ -5,7 +5,15 @@ from .models import Script
 
 @admin.register(Script)
 class ScriptAdmin(admin.ModelAdmin):
-    list_display = ["name", "is_active", "queue", "soft_time_limit", "time_limit", "updated_at"]
+    list_display = [
+        "name",
+        "is_active",
+        "queue",
+        "max_concurrent",
+        "soft_time_limit",
+        "time_limit",
+        "updated_at",
+    ]
     list_filter = ["is_active", "queue"]
     search_fields = ["name", "description", "path"]
     readonly_fields = [
@@ -25,6 +33,7 @@ class ScriptAdmin(admin.ModelAdmin):
         "soft_time_limit",
         "time_limit",
         "queue",
+        "max_concurrent",
         "parameter_schema",
         "sha256",
         "size",

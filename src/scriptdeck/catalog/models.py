@@ -32,6 +32,12 @@ class Script(models.Model):
         default="default",
         validators=[RegexValidator(r"^[A-Za-z0-9_.:-]+$", "Letters, digits and _ . : - only.")],
     )
+    max_concurrent = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many runs at once; the rest wait their turn. Empty: no limit.",
+    )
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the file at the last sync.")
     size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)

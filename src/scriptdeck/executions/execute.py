@@ -15,17 +15,10 @@ from django.db import close_old_connections
 from scriptdeck.catalog.discovery import sha256_of
 from scriptdeck.catalog.paths import PathRefused, confine
 from scriptdeck.compat import sdk_pythonpath
-from scriptdeck.runner import (
-    RunSpec,
-    Sink,
-    TreeSample,
-    UnsupportedScript,
-    build_environment,
-    command_for,
-    run,
-)
+from scriptdeck.runner import RunSpec, UnsupportedScript, build_environment, command_for, run
 
-from . import services
+from . import artifacts, services
+from .live import LiveSink
 from .models import FailureReason, TaskExecution
 
 log = logging.getLogger(__name__)
@@ -48,25 +41,6 @@ def script_running() -> bool:
 Interruptions = dict[type[BaseException], tuple[str, str]]
 
 
-class ExecutionSink(Sink):
-    """Reports a run's liveness to its row."""
-
-    def __init__(self, execution_id: int) -> None:
-        self.execution_id = execution_id
-
-    def on_start(self, pid: int) -> None:
-        services.heartbeat(self.execution_id, pid=pid)
-
-    def on_heartbeat(self) -> None:
-        try:
-            services.heartbeat(self.execution_id)
-        except Exception:  # a database blip must not stop the script; the next beat retries
-            log.warning("heartbeat of execution %s failed", self.execution_id, exc_info=True)
-
-    def on_sample(self, sample: TreeSample) -> None:
-        pass
-
-
 def worker_identity(hostname: str | None = None) -> str:
     return hostname or socket.gethostname()
 
@@ -75,6 +49,8 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
     script = execution.script
     assert script is not None
     result_file = run_dir / "result.json"
+    output_dir = run_dir / "output"
+    output_dir.mkdir(exist_ok=True)
     env = build_environment(
         parameters=execution.parameters or {},
         page_context=execution.page_context,
@@ -82,6 +58,7 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
         execution_id=str(execution.pk),
         result_file=str(result_file),
         pythonpath=sdk_pythonpath(),
+        extra={"SCRIPT_OUTPUT_DIR": str(output_dir)},
     )
     return RunSpec(
         argv=command_for(path, settings.SCRIPTDECK_PYTHON or None),
@@ -128,8 +105,15 @@ def execute(
     _running = True
     try:
         digest = sha256_of(path)
-        outcome = run(build_spec(execution, path, run_dir), ExecutionSink(execution_id))
-        services.finish(execution_id, outcome, digest)
+        sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT)
+        try:
+            outcome = run(build_spec(execution, path, run_dir), sink)
+        finally:
+            sink.close()
+        _, left_out = artifacts.collect(execution_id, run_dir / "output")
+        if left_out:
+            outcome.details["artifacts_left_out"] = left_out
+        services.finish(execution_id, outcome, digest, timeline=sink.timeline)
         return "finished"
     except ShutdownRequested:
         services.fail(

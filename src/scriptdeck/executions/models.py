@@ -75,6 +75,17 @@ class TaskExecution(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     signal = models.IntegerField(null=True, blank=True)
 
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="cancelled_executions",
+    )
+    # [[seq, seconds since start, rss bytes, cpu %, processes, read bytes, write bytes], …]
+    timeline = models.JSONField(default=list, blank=True)
+
     result = models.JSONField(null=True, blank=True)
     stdout = models.TextField(blank=True, default="")
     stderr = models.TextField(blank=True, default="")
@@ -98,6 +109,59 @@ class TaskExecution(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+
+class EventKind(models.TextChoices):
+    STDOUT = "stdout"
+    STDERR = "stderr"
+    SAMPLE = "sample"
+
+
+class ExecutionEvent(models.Model):
+    """Output chunks and resource samples of a run, in the order the worker saw them.
+
+    Only the worker running the execution writes them, so ``seq`` is gap-free as
+    written; bounded storage later deletes the middle of a long output.
+    """
+
+    execution = models.ForeignKey(TaskExecution, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=8, choices=EventKind.choices)
+    at = models.DateTimeField()
+    text = models.TextField(blank=True, default="")
+    raw_bytes = models.PositiveIntegerField(default=0)
+    data = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["execution", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "seq"], name="event_seq_unique")
+        ]
+
+
+def artifact_path(artifact: Artifact, filename: str) -> str:
+    # The stored name is generated; the script's file name is kept in ``name`` only.
+    return f"artifacts/{artifact.execution.task_id}/{uuid.uuid4().hex}"
+
+
+class Artifact(models.Model):
+    """A file a script left in its ``SCRIPT_OUTPUT_DIR``."""
+
+    execution = models.ForeignKey(TaskExecution, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=512, help_text="Path relative to the output folder.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=artifact_path, max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["execution", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["execution", "name"], name="artifact_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ResultRecord(models.Model):

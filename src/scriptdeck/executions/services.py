@@ -24,7 +24,14 @@ from scriptdeck.catalog.paths import confine, relative_name
 from scriptdeck.celery import EXECUTE_TASK, app
 from scriptdeck.runner import Outcome, UnsupportedScript, command_for
 
-from .models import FailureReason, ResultRecord, Status, TaskExecution
+from .models import (
+    EventKind,
+    ExecutionEvent,
+    FailureReason,
+    ResultRecord,
+    Status,
+    TaskExecution,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +88,10 @@ def submit(
             parameters=parameters,
         )
         execution_id = execution.pk
-        transaction.on_commit(lambda: dispatch(execution_id))
+        if script.max_concurrent:
+            transaction.on_commit(lambda: release(script.pk))
+        else:
+            transaction.on_commit(lambda: dispatch(execution_id))
     return execution
 
 
@@ -115,19 +125,80 @@ def dispatch(execution_id: int) -> bool:
     return True
 
 
+def release(script_id: int) -> list[int]:
+    """Dispatch the oldest waiting executions of a script with a concurrency limit.
+
+    As many as it has free slots, in submission order. The slots are counted under a
+    lock on the script's row, so concurrent releases never hand out one slot twice.
+    """
+    with transaction.atomic():
+        script = Script.objects.select_for_update().filter(pk=script_id).first()
+        if script is None:
+            return []
+        waiting = TaskExecution.objects.filter(script_id=script_id, status=Status.PENDING)
+        if script.max_concurrent:
+            busy = TaskExecution.objects.filter(script_id=script_id, status=Status.STARTED).count()
+            busy += waiting.filter(dispatched_at__isnull=False).count()
+            free = max(0, script.max_concurrent - busy)
+        else:
+            free = waiting.count()
+        chosen = list(
+            waiting.filter(dispatched_at__isnull=True)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:free]
+        )
+    for execution_id in chosen:
+        dispatch(execution_id)
+    return chosen
+
+
 def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution | None:
-    """PENDING → STARTED, or None when it already started or ended (a duplicate delivery)."""
+    """PENDING → STARTED, or None when it already started or ended (a duplicate delivery).
+
+    For a script with a concurrency limit the slot is checked under a lock on the script's
+    row; with no slot free the execution goes back to waiting (it is released later).
+    """
     now = timezone.now()
-    claimed = TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
-        status=Status.STARTED,
-        started_at=now,
-        heartbeat_at=now,
-        worker_host=worker_host,
-        worker_pid=worker_pid,
-    )
+    with transaction.atomic():
+        row = (
+            TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING)
+            .values("script_id", "script__max_concurrent")
+            .first()
+        )
+        if row is None:
+            return None
+        limit = row["script__max_concurrent"]
+        if limit:
+            Script.objects.select_for_update().filter(pk=row["script_id"]).first()
+            running = TaskExecution.objects.filter(
+                script_id=row["script_id"], status=Status.STARTED
+            ).count()
+            if running >= limit:
+                TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+                    dispatched_at=None
+                )
+                return None
+        claimed = TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+            status=Status.STARTED,
+            started_at=now,
+            heartbeat_at=now,
+            worker_host=worker_host,
+            worker_pid=worker_pid,
+        )
     if not claimed:
         return None
     return TaskExecution.objects.select_related("script").get(pk=execution_id)
+
+
+def _after_end(execution_id: int) -> None:
+    """A run ended: a script with a concurrency limit has a free slot."""
+    script_id = (
+        TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
+        .values_list("script_id", flat=True)
+        .first()
+    )
+    if script_id is not None:
+        transaction.on_commit(lambda: release(script_id))
 
 
 def heartbeat(execution_id: int, pid: int | None = None) -> None:
@@ -138,12 +209,23 @@ def heartbeat(execution_id: int, pid: int | None = None) -> None:
     TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(**fields)
 
 
-def finish(execution_id: int, outcome: Outcome, script_sha256: str = "") -> bool:
-    """STARTED → SUCCESS or FAILURE with everything the run measured.
+def finish(
+    execution_id: int,
+    outcome: Outcome,
+    script_sha256: str = "",
+    timeline: list[list[Any]] | None = None,
+) -> bool:
+    """STARTED → SUCCESS, FAILURE or CANCELLED with everything the run measured.
 
-    A successful run gets its result record in the same transaction, exactly once.
+    A successful run gets its result record in the same transaction, exactly once. The
+    resource samples move from the event log into the row's compact ``timeline``.
     """
-    status = Status.SUCCESS if outcome.succeeded else Status.FAILURE
+    if outcome.succeeded:
+        status = Status.SUCCESS
+    elif outcome.cancelled:
+        status = Status.CANCELLED
+    else:
+        status = Status.FAILURE
     peak = outcome.peak_rss_bytes
     fields: dict[str, Any] = {
         "status": status,
@@ -169,15 +251,33 @@ def finish(execution_id: int, outcome: Outcome, script_sha256: str = "") -> bool
         fields["pid"] = outcome.pid
     if script_sha256:
         fields["script_sha256"] = script_sha256
+    if timeline is not None:
+        fields["timeline"] = timeline
     with transaction.atomic():
         ended = TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(
             **fields
         )
-        if ended and outcome.succeeded:
-            _write_result_record(
-                TaskExecution.objects.select_related("script").get(pk=execution_id)
-            )
+        if ended:
+            if status == Status.CANCELLED:
+                _explain_cancel(execution_id, outcome)
+            if outcome.succeeded:
+                _write_result_record(
+                    TaskExecution.objects.select_related("script").get(pk=execution_id)
+                )
+            if timeline is not None:
+                ExecutionEvent.objects.filter(
+                    execution_id=execution_id, kind=EventKind.SAMPLE
+                ).delete()
+            _after_end(execution_id)
     return bool(ended)
+
+
+def _explain_cancel(execution_id: int, outcome: Outcome) -> None:
+    row = TaskExecution.objects.filter(pk=execution_id).values("cancelled_by__username").first()
+    who = (row or {}).get("cancelled_by__username") or "someone"
+    TaskExecution.objects.filter(pk=execution_id).update(
+        error_message=f"Cancelled by {who}. {outcome.error_message}"
+    )
 
 
 def fail(
@@ -187,14 +287,82 @@ def fail(
     from_statuses: tuple[str, ...] = (Status.PENDING, Status.STARTED),
 ) -> bool:
     """End an execution as FAILURE with a reason and a sentence, if it has not ended yet."""
-    return bool(
-        TaskExecution.objects.filter(pk=execution_id, status__in=from_statuses).update(
+    with transaction.atomic():
+        ended = TaskExecution.objects.filter(pk=execution_id, status__in=from_statuses).update(
             status=Status.FAILURE,
             failure_reason=reason,
             error_message=message,
             completed_at=timezone.now(),
         )
+        if ended:
+            _after_end(execution_id)
+    return bool(ended)
+
+
+class CancelRefused(Exception):
+    """The execution has already ended."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(f"the execution already ended as {status}; there is nothing to cancel")
+        self.status = status
+
+
+def cancel(execution_id: int, user: Any) -> str:
+    """Cancel an execution and return its status afterwards.
+
+    A PENDING execution ends CANCELLED at once and never runs, even if its message is
+    delivered later. A STARTED one is asked to stop; its worker sees the request within
+    a second and ends it CANCELLED.
+    """
+    now = timezone.now()
+    who = user if getattr(user, "is_authenticated", False) else None
+    name = getattr(who, "username", None) or "someone"
+    with transaction.atomic():
+        if TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+            status=Status.CANCELLED,
+            cancel_requested_at=now,
+            cancelled_by=who,
+            completed_at=now,
+            failure_reason=FailureReason.CANCELLED,
+            error_message=f"Cancelled by {name} before it started.",
+        ):
+            _after_end(execution_id)
+            return Status.CANCELLED
+        running = TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED)
+        if (
+            running.filter(cancel_requested_at__isnull=True).update(
+                cancel_requested_at=now, cancelled_by=who
+            )
+            or running.exists()
+        ):
+            return Status.STARTED
+    status = TaskExecution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
+    raise CancelRefused(status or "unknown")
+
+
+def cancel_requested(execution_id: int) -> bool:
+    return TaskExecution.objects.filter(
+        pk=execution_id, status=Status.STARTED, cancel_requested_at__isnull=False
+    ).exists()
+
+
+def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int]) -> None:
+    """Write a batch of a running execution's events; drop those that left the tail window."""
+    with transaction.atomic():
+        if stale:
+            ExecutionEvent.objects.filter(execution_id=execution_id, seq__in=stale).delete()
+        if events:
+            ExecutionEvent.objects.bulk_create(events)
+
+
+def queue_position(execution: TaskExecution) -> int | None:
+    """Where a waiting execution stands among its script's waiting ones (1 = next)."""
+    if execution.status != Status.PENDING or execution.script_id is None:
+        return None
+    earlier = TaskExecution.objects.filter(
+        script_id=execution.script_id, status=Status.PENDING, created_at__lt=execution.created_at
     )
+    return earlier.count() + 1
 
 
 def _jsonable(value: Any) -> Any:
@@ -250,10 +418,16 @@ def sweep(limit: int = 500) -> SweepReport:
             | Q(dispatched_at__lt=now - redispatch)
         )
         .order_by("created_at")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "script_id", "script__max_concurrent")[:limit]
     )
-    for execution_id in list(stale):
+    limited: set[int] = set()
+    for execution_id, script_id, max_concurrent in list(stale):
+        if max_concurrent:
+            limited.add(script_id)  # waits for a free slot: released in submission order
+            continue
         (report.dispatched if dispatch(execution_id) else report.still_pending).append(execution_id)
+    for script_id in sorted(limited):
+        report.dispatched.extend(release(script_id))
     lost_after = settings.SCRIPTDECK_WORKER_LOST_AFTER
     lost = TaskExecution.objects.filter(
         status=Status.STARTED, heartbeat_at__lt=now - timedelta(seconds=lost_after)

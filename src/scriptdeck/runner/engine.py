@@ -47,8 +47,11 @@ class Sink:
     def on_heartbeat(self) -> None:
         """Called every ``heartbeat_interval`` while the script runs."""
 
+    def on_tick(self) -> None:
+        """Called at least every 0.2 s while the run lasts (flush batches here)."""
+
     def cancel_requested(self) -> bool:
-        """Polled several times a second; True starts the cancel sequence."""
+        """Polled at every tick; True starts the cancel sequence (SIGINT, SIGTERM, SIGKILL)."""
         return False
 
 
@@ -119,6 +122,7 @@ class _Run:
         self.hard_fired = False
         self.cancel_started: float | None = None
         self.cancel_stage = 0
+        self.cancel_signals: list[str] = []
         self.report_fd: int | None = None
         self.leftovers = 0
 
@@ -189,6 +193,7 @@ class _Run:
                     waits.append(0.05)
                 for key, _ in selector.select(min(waits)):
                     self.read(key, selector)
+                self.sink.on_tick()
                 now = time.monotonic()
                 if self.poll_exit() and exited_at is None:
                     exited_at = now
@@ -251,14 +256,17 @@ class _Run:
                 return
             self.cancel_started = now
             self.tree.signal_all(signal.SIGINT)
+            self.cancel_signals.append("SIGINT")
             self.cancel_stage = 1
             return
         first, second = self.spec.cancel_steps
         if self.cancel_stage == 1 and now - self.cancel_started >= first:
             self.tree.signal_all(signal.SIGTERM)
+            self.cancel_signals.append("SIGTERM")
             self.cancel_stage = 2
         elif self.cancel_stage == 2 and now - self.cancel_started >= first + second:
             self.tree.signal_all(signal.SIGKILL)
+            self.cancel_signals.append("SIGKILL")
             self.cancel_stage = 3
 
     def cleanup(self) -> int:
@@ -374,7 +382,11 @@ class _Run:
         spec = self.spec
         if outcome.cancelled:
             outcome.failure_reason = Reason.CANCELLED
-            outcome.error_message = "Cancelled while running; the process tree was stopped."
+            signals = ", then ".join(self.cancel_signals)
+            outcome.details["cancel_signals"] = list(self.cancel_signals)
+            outcome.error_message = (
+                f"Cancelled after {outcome.wall_time:.1f} s: {signals} sent to its process tree."
+            )
             return
         if outcome.timed_out:
             message = (
@@ -384,7 +396,7 @@ class _Run:
             if self.hard_fired:
                 message += f", then SIGKILL at the hard limit of {spec.time_limit:g} s"
             outcome.failure_reason = Reason.TIMEOUT
-            outcome.error_message = message + "."
+            outcome.error_message = message + ".\n" + self.tails()
             return
         error_result = reports_error(outcome.result)
         if outcome.signal is not None:

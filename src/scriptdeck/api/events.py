@@ -1,0 +1,271 @@
+"""``GET /api/executions/{id}/events/``: Server-Sent Events for one execution.
+
+Events: ``status`` (each transition), ``output`` (a chunk), ``sample`` (a timeline
+point), ``end`` (the final record; then the stream closes). Output and samples carry
+their sequence number as the event id, so a client reconnecting with
+``Last-Event-ID`` (or ``?last_event_id=``) gets what followed, once.
+
+One poller per execution per web process reads the database every 0.2 s and fans out
+to every subscriber, so 200 clients cost one query, not 200. The view is async: a
+waiting client holds no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+
+from scriptdeck.executions.models import (
+    TERMINAL_STATUSES,
+    EventKind,
+    ExecutionEvent,
+    TaskExecution,
+)
+
+from .serializers import ExecutionSerializer
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.2
+KEEPALIVE = 15.0
+Event = tuple[str, dict[str, Any]]
+
+
+def _db(fn: Any) -> Any:
+    # Off the event loop, in the shared pool: a poller is not tied to any one request.
+    return sync_to_async(fn, thread_sensitive=False)
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _status_payload(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: (value.isoformat() if hasattr(value, "isoformat") else value)
+        for key, value in row.items()
+    }
+
+
+STATUS_FIELDS = ("id", "status", "started_at", "completed_at", "cancel_requested_at")
+
+
+def read_status(pk: int) -> dict[str, Any] | None:
+    row = TaskExecution.objects.filter(pk=pk).values(*STATUS_FIELDS).first()
+    return _status_payload(row) if row else None
+
+
+def read_events(pk: int, after: int) -> list[Event]:
+    """Events after ``after``, in order: stored chunks and samples, and for an ended run
+    the samples that moved into its timeline."""
+    found: list[Event] = []
+    rows = (
+        ExecutionEvent.objects.filter(execution_id=pk, seq__gt=after)
+        .order_by("seq")
+        .values("seq", "kind", "text", "raw_bytes", "at", "data")
+    )
+    for row in rows:
+        if row["kind"] == EventKind.SAMPLE:
+            found.append(("sample", _sample(row["seq"], row["data"])))
+        else:
+            found.append(
+                (
+                    "output",
+                    {
+                        "seq": row["seq"],
+                        "stream": row["kind"],
+                        "text": row["text"],
+                        "raw_bytes": row["raw_bytes"],
+                        "at": row["at"].isoformat(),
+                    },
+                )
+            )
+    timeline = TaskExecution.objects.filter(pk=pk).values_list("timeline", flat=True).first()
+    seen = {payload["seq"] for _, payload in found}
+    for point in timeline or []:
+        if point[0] > after and point[0] not in seen:
+            found.append(("sample", _sample(point[0], point[1:])))
+    found.sort(key=lambda event: event[1]["seq"])
+    return found
+
+
+def _sample(seq: int, data: list[Any]) -> dict[str, Any]:
+    t, rss, cpu, processes, read, write = (list(data) + [None] * 6)[:6]
+    return {
+        "seq": seq,
+        "t": t,
+        "rss_bytes": rss,
+        "cpu_percent": cpu,
+        "processes": processes,
+        "read_bytes": read,
+        "write_bytes": write,
+    }
+
+
+def read_record(pk: int) -> dict[str, Any]:
+    execution = TaskExecution.objects.select_related("user", "cancelled_by").get(pk=pk)
+    return json.loads(json.dumps(ExecutionSerializer(execution).data, default=str))
+
+
+# --- the shared poller -------------------------------------------------------------------
+
+
+class Feed:
+    """Polls one execution and hands every change to its subscribers."""
+
+    def __init__(self, hub: Hub, pk: int) -> None:
+        self.hub = hub
+        self.pk = pk
+        self.subscribers: set[asyncio.Queue[Event]] = set()
+        self.task: asyncio.Task[None] | None = None
+
+    def subscribe(self) -> asyncio.Queue[Event]:
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        self.subscribers.add(queue)
+        if self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self.run())
+        return queue
+
+    def unsubscribe(self, queue: asyncio.Queue[Event]) -> None:
+        self.subscribers.discard(queue)
+        if not self.subscribers and self.task is not None:
+            self.task.cancel()
+            self.hub.drop(self)
+
+    def publish(self, event: Event) -> None:
+        for queue in list(self.subscribers):
+            queue.put_nowait(event)
+
+    async def run(self) -> None:
+        last_seq = 0
+        last_status: str | None = None
+        try:
+            while self.subscribers:
+                status = await _db(read_status)(self.pk)
+                if status is None:
+                    self.publish(("end", {"id": self.pk, "status": "DELETED"}))
+                    return
+                events = await _db(read_events)(self.pk, last_seq)
+                for event in events:
+                    last_seq = max(last_seq, event[1]["seq"])
+                    self.publish(event)
+                if status["status"] != last_status:
+                    last_status = status["status"]
+                    self.publish(("status", status))
+                if status["status"] in TERMINAL_STATUSES:
+                    # The worker writes its last batch before it ends the run: read once more.
+                    for event in await _db(read_events)(self.pk, last_seq):
+                        last_seq = max(last_seq, event[1]["seq"])
+                        self.publish(event)
+                    self.publish(("end", await _db(read_record)(self.pk)))
+                    return
+                await asyncio.sleep(POLL_INTERVAL)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the event feed of execution %s failed", self.pk)
+            self.publish(("error", {"detail": "the event feed failed; reconnect to resume"}))
+        finally:
+            self.hub.drop(self)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.feeds: dict[int, Feed] = {}
+
+    def feed(self, pk: int) -> Feed:
+        feed = self.feeds.get(pk)
+        if feed is None or (feed.task is not None and feed.task.done()):
+            feed = self.feeds[pk] = Feed(self, pk)
+        return feed
+
+    def drop(self, feed: Feed) -> None:
+        if self.feeds.get(feed.pk) is feed:
+            del self.feeds[feed.pk]
+
+
+hub = Hub()
+
+
+# --- the view ------------------------------------------------------------------------------
+
+
+def format_event(kind: str, payload: dict[str, Any]) -> str:
+    head = f"id: {payload['seq']}\n" if kind in ("output", "sample") else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+async def stream(pk: int, after: int) -> AsyncIterator[str]:
+    feed = hub.feed(pk)
+    queue = feed.subscribe()
+    sent = after
+    try:
+        yield "retry: 1000\n\n"
+        status = await _db(read_status)(pk)
+        if status is None:
+            return
+        yield format_event("status", status)
+        for kind, payload in await _db(read_events)(pk, after):
+            sent = max(sent, payload["seq"])
+            yield format_event(kind, payload)
+        if status["status"] in TERMINAL_STATUSES:
+            yield format_event("end", await _db(read_record)(pk))
+            return
+        while True:
+            try:
+                kind, payload = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            if kind in ("output", "sample"):
+                if payload["seq"] <= sent:
+                    continue
+                sent = payload["seq"]
+            elif kind == "status" and payload["status"] == status["status"]:
+                continue
+            yield format_event(kind, payload)
+            if kind in ("end", "error"):
+                return
+    finally:
+        feed.unsubscribe(queue)
+
+
+def _authorize(request: HttpRequest, pk: int) -> tuple[int, str]:
+    drf_request = Request(request, authenticators=[TokenAuthentication(), SessionAuthentication()])
+    try:
+        user = drf_request.user
+    except APIException as exc:
+        return 401, str(exc.detail)
+    if not user or not user.is_authenticated:
+        return 401, "Authentication credentials were not provided."
+    executions = TaskExecution.objects.filter(pk=pk)
+    if not user.is_staff:
+        executions = executions.filter(user=user)
+    if not executions.exists():
+        return 404, "Not found."
+    return 200, ""
+
+
+async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.method != "GET":
+        return JsonResponse({"detail": "Method not allowed."}, status=405)
+    code, detail = await sync_to_async(_authorize)(request, pk)
+    if code != 200:
+        return JsonResponse({"detail": detail}, status=code)
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
+    try:
+        after = max(0, int(raw))
+    except ValueError:
+        return JsonResponse({"last_event_id": ["must be a whole number"]}, status=400)
+    response = StreamingHttpResponse(stream(pk, after), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response

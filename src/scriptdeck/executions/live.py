@@ -1,0 +1,176 @@
+"""The worker's side of a live run: output and samples stored in batches, cancel seen quickly."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from django.utils import timezone
+
+from scriptdeck.runner import Sink, TreeSample
+
+from . import services
+from .models import EventKind, ExecutionEvent
+
+log = logging.getLogger(__name__)
+
+FLUSH_INTERVAL = 0.5
+FLUSH_BYTES = 1024 * 1024
+CANCEL_CHECK_INTERVAL = 0.5
+
+
+class _StreamStore:
+    """Keeps a stream's stored chunks to a head and a tail, like the runner's capture."""
+
+    def __init__(self, limit: int) -> None:
+        self.head_room = limit // 2
+        self.tail_limit = limit - limit // 2
+        self.tail: deque[tuple[int, int]] = deque()  # (seq, bytes) of stored tail chunks
+        self.tail_bytes = 0
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    def admit(self, seq: int, size: int) -> list[int]:
+        """Record a chunk; return the seqs that fall out of the tail window."""
+        if self.head_room > 0:
+            self.head_room -= size
+            return []
+        self.tail.append((seq, size))
+        self.tail_bytes += size
+        dropped = []
+        while self.tail and self.tail_bytes - self.tail[0][1] >= self.tail_limit:
+            old_seq, old_size = self.tail.popleft()
+            self.tail_bytes -= old_size
+            dropped.append(old_seq)
+        return dropped
+
+
+class LiveSink(Sink):
+    """Stores a run's output and samples as :class:`ExecutionEvent` rows, in batches.
+
+    A batch is written at most every 0.5 s, sooner when it reaches 1 MB; chunks that fall
+    between the head and the tail of a long output are never written, or deleted.
+    """
+
+    def __init__(self, execution_id: int, output_limit: int) -> None:
+        self.execution_id = execution_id
+        self.seq = 0
+        self.pending: list[ExecutionEvent] = []
+        self.pending_bytes = 0
+        self.to_delete: set[int] = set()
+        self.streams = {
+            EventKind.STDOUT: _StreamStore(output_limit),
+            EventKind.STDERR: _StreamStore(output_limit),
+        }
+        self.last_flush = time.monotonic()
+        self.next_cancel_check = 0.0
+        self.cancelling = False
+        self.began = time.monotonic()
+        self.last_cpu: tuple[float, float] | None = None
+        self.timeline: list[list[Any]] = []
+
+    # -- runner callbacks ----------------------------------------------------------------
+
+    def on_start(self, pid: int) -> None:
+        services.heartbeat(self.execution_id, pid=pid)
+
+    def on_output(self, stream: str, data: bytes) -> None:
+        store = self.streams[EventKind(stream)]
+        text = store.decoder.decode(data)
+        self._add_output(EventKind(stream), text, len(data))
+        if self.pending_bytes >= FLUSH_BYTES:
+            self.flush()
+
+    def on_sample(self, sample: TreeSample) -> None:
+        now = time.monotonic()
+        cpu_percent = 0.0
+        if self.last_cpu is not None:
+            elapsed = now - self.last_cpu[0]
+            if elapsed > 0:
+                cpu_percent = max(0.0, (sample.cpu_seconds - self.last_cpu[1]) / elapsed * 100)
+        self.last_cpu = (now, sample.cpu_seconds)
+        if not sample.processes:
+            return  # between the launcher's start and the script's: nothing to show yet
+        self.seq += 1
+        point = [
+            self.seq,
+            round(now - self.began, 3),
+            sample.rss_bytes,
+            round(cpu_percent, 1),
+            sample.processes,
+            sample.read_bytes,
+            sample.write_bytes,
+        ]
+        self.timeline.append(point)
+        self.pending.append(
+            ExecutionEvent(
+                execution_id=self.execution_id,
+                seq=self.seq,
+                kind=EventKind.SAMPLE,
+                at=timezone.now(),
+                data=point[1:],
+            )
+        )
+
+    def on_heartbeat(self) -> None:
+        try:
+            services.heartbeat(self.execution_id)
+        except Exception:  # a database blip must not stop the script; the next beat retries
+            log.warning("heartbeat of execution %s failed", self.execution_id, exc_info=True)
+
+    def on_tick(self) -> None:
+        now = time.monotonic()
+        if self.pending and now - self.last_flush >= FLUSH_INTERVAL:
+            self.flush()
+        if not self.cancelling and now >= self.next_cancel_check:
+            self.next_cancel_check = now + CANCEL_CHECK_INTERVAL
+            try:
+                self.cancelling = services.cancel_requested(self.execution_id)
+            except Exception:
+                log.warning("could not read execution %s", self.execution_id, exc_info=True)
+
+    def cancel_requested(self) -> bool:
+        return self.cancelling
+
+    # -- storing ---------------------------------------------------------------------------
+
+    def _add_output(self, kind: EventKind, text: str, size: int) -> None:
+        if not text and not size:
+            return
+        self.seq += 1
+        self.to_delete.update(self.streams[kind].admit(self.seq, size))
+        self.pending.append(
+            ExecutionEvent(
+                execution_id=self.execution_id,
+                seq=self.seq,
+                kind=kind,
+                at=timezone.now(),
+                text=text,
+                raw_bytes=size,
+            )
+        )
+        self.pending_bytes += size
+
+    def flush(self) -> None:
+        """Write the batch; a failed write is kept and tried again at the next flush."""
+        self.last_flush = time.monotonic()
+        batch = [e for e in self.pending if e.seq not in self.to_delete]
+        stale = self.to_delete - {e.seq for e in self.pending}
+        try:
+            services.store_events(self.execution_id, batch, stale)
+        except Exception:
+            log.warning("could not store output of execution %s", self.execution_id, exc_info=True)
+            return
+        self.pending = []
+        self.pending_bytes = 0
+        self.to_delete = set()
+
+    def close(self) -> None:
+        """Decode what the streams left half-way and write the last batch."""
+        for kind, store in self.streams.items():
+            tail = store.decoder.decode(b"", final=True)
+            if tail:
+                self._add_output(kind, tail, 0)
+        self.flush()
