@@ -90,6 +90,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": env_float("SCRIPTDECK_SQLITE_TIMEOUT", 30.0),
     }
+    # Tests use a file too (not shared-cache memory), so threads see what production sees.
+    DATABASES["default"]["TEST"] = {"NAME": str(SCRIPTDECK_HOME / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

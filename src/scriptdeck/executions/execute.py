@@ -10,7 +10,6 @@ import traceback
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections
 
 from scriptdeck.catalog.discovery import sha256_of
 from scriptdeck.catalog.paths import PathRefused, confine
@@ -80,7 +79,6 @@ def execute(
 
     Idempotent: a second delivery of the same message finds the row already claimed.
     """
-    close_old_connections()
     execution = services.start(execution_id, worker_identity(hostname), os.getpid())
     if execution is None:
         log.info("execution %s is not PENDING any more; nothing to do", execution_id)
