@@ -19,8 +19,8 @@ run: install
 	$(BIN)/scriptdeck serve
 
 lint: install
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests bench
 
 # Every test: unit, app (Django + SQLite), system (real processes; embedded default,
 # PostgreSQL + Redis, RabbitMQ). The services must be running: see `make services`.
@@ -37,3 +37,7 @@ services:
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
+
+# Benchmarks: figures measured here, each against a baseline measured in the same run.
+bench: install
+	SCRIPTDECK_HOME=$(CURDIR)/var/bench $(BIN)/python bench/sampling.py
