@@ -387,6 +387,10 @@ class _Run:
             outcome.error_message = (
                 f"Cancelled after {outcome.wall_time:.1f} s: {signals} sent to its process tree."
             )
+            if outcome.leftover_processes:
+                outcome.error_message += (
+                    f" {outcome.leftover_processes} process(es) it left behind were ended."
+                )
             return
         if outcome.timed_out:
             message = (
