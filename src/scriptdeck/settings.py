@@ -126,6 +126,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Run operational scripts, follow their executions, read their results.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- scripts

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from .harness import (
     REDIS_HOST,
     REDIS_PORT,
     ProcessStack,
+    RedisBroker,
     postgres_role,
     require_port,
 )
@@ -51,24 +52,11 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def redis_urls() -> Iterator[Callable[[int], str]]:
-    """``url(n)``: the Redis database ``n`` for this module; every one handed out is flushed."""
-    import redis
-
+def redis_broker() -> Iterator[RedisBroker]:
     require_port(REDIS_HOST, REDIS_PORT, "Redis")
-    used: set[int] = set()
-
-    def url(number: int) -> str:
-        used.add(number)
-        return f"redis://{REDIS_HOST}:{REDIS_PORT}/{number}"
-
-    yield url
-    for number in sorted(used):
-        client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number)
-        try:
-            client.flushdb()
-        finally:
-            client.close()
+    broker = RedisBroker()
+    yield broker
+    broker.clean()
 
 
 @pytest.fixture(scope="module")

@@ -501,3 +501,47 @@ def postgres_role() -> str:
         f"PostgreSQL on {POSTGRES_HOST}:{POSTGRES_PORT} accepts neither role postgres nor root "
         f"without a password ({'; '.join(errors)}): run `make services`"
     )
+
+
+class RedisBroker:
+    """Redis databases for one module's tests, and the names (queues, workers) they used.
+
+    Teardown removes every key and set member that names one of them, and nothing else:
+    a FLUSHDB would also wipe the queues and bindings of another run sharing this Redis.
+    """
+
+    def __init__(self) -> None:
+        self.databases: set[int] = set()
+        self.names: set[str] = set()
+
+    def url(self, number: int) -> str:
+        self.databases.add(number)
+        return f"redis://{REDIS_HOST}:{REDIS_PORT}/{number}"
+
+    def owns(self, *names: str) -> None:
+        self.names.update(names)
+
+    def clean(self) -> None:
+        import redis
+
+        names = [name.encode() for name in self.names]
+        for number in sorted(self.databases):
+            client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number)
+            try:
+                for key in list(client.scan_iter("*")):
+                    if any(name in key for name in names):
+                        client.delete(key)
+                        continue
+                    kind = client.type(key)
+                    if kind == b"set":
+                        members = [m for m in client.smembers(key) if any(n in m for n in names)]
+                        if members:
+                            client.srem(key, *members)
+                    elif kind == b"zset":
+                        members = [
+                            m for m in client.zrange(key, 0, -1) if any(n in m for n in names)
+                        ]
+                        if members:
+                            client.zrem(key, *members)
+            finally:
+                client.close()

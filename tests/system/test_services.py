@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .harness import RABBITMQ_URL, ProcessStack, start_serve, tail, write_scripts
+from .harness import RABBITMQ_URL, ProcessStack, RedisBroker, start_serve, tail, write_scripts
 
 pytestmark = pytest.mark.services
 
@@ -105,11 +105,12 @@ def rabbitmq_queue(rabbitmq_url: str, queue: str) -> Iterator[str]:
 def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     stack: ProcessStack,
     postgres_url: str,
-    redis_urls: Callable[[int], str],
+    redis_broker: RedisBroker,
     scripts_dir: Path,
     queue: str,
 ):
-    env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_urls(5)}
+    redis_broker.owns(queue, "sys-pg@test")
+    env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_broker.url(5)}
     server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
     api = server.api
     for name in ("ok_sdk", "sdk_error", "exit_code", "hello"):
@@ -218,7 +219,7 @@ def test_postgres_and_rabbitmq_run_native_and_compat_submissions(
 def test_execution_refused_by_the_broker_stays_pending_until_a_sweeper_dispatches_it_once(
     stack: ProcessStack,
     postgres_url: str,
-    redis_urls: Callable[[int], str],
+    redis_broker: RedisBroker,
     scripts_dir: Path,
     queue: str,
     tmp_path: Path,
@@ -248,7 +249,8 @@ def test_execution_refused_by_the_broker_stays_pending_until_a_sweeper_dispatche
     pending = api.execution(submitted["id"])
     assert pending["status"] == "PENDING" and pending["dispatched_at"] is None, pending
 
-    real = {**server.env, "CELERY_BROKER_URL": redis_urls(6)}
+    redis_broker.owns(queue, "sys-sweep@test")
+    real = {**server.env, "CELERY_BROKER_URL": redis_broker.url(6)}
     worker = stack.spawn(
         "worker",
         ["worker", "--queues", queue, "--concurrency", "2", "--hostname", "sys-sweep@test"],
@@ -264,7 +266,7 @@ def test_execution_refused_by_the_broker_stays_pending_until_a_sweeper_dispatche
     assert f"dispatched [{submitted['id']}]" in sweeper.log_path.read_text(), tail(sweeper.log_path)
 
     done = api.wait(submitted["id"], timeout=60)
-    assert done["status"] == "SUCCESS", done
-    assert done["dispatched_at"] is not None
-    assert done["worker_host"] == "sys-sweep@test"
-    assert lines.read_text().splitlines() == [f"run {submitted['id']}"]
+    logs = f"--- worker ---\n{tail(worker.log_path)}\n--- sweeper ---\n{tail(sweeper.log_path)}"
+    assert done["status"] == "SUCCESS", f"{done}\n{logs}"
+    assert done["worker_host"] == "sys-sweep@test", done
+    assert lines.read_text().splitlines() == [f"run {submitted['id']}"], logs

@@ -61,6 +61,8 @@ class ScriptViewSet(
 
 def visible_executions(request: Request) -> QuerySet[TaskExecution]:
     queryset = TaskExecution.objects.select_related("user", "script")
+    if not request.user.is_authenticated:
+        return queryset.none()
     if request.user.is_staff:
         return queryset
     return queryset.filter(user=request.user)

@@ -23,18 +23,6 @@ from .models import FailureReason, TaskExecution
 log = logging.getLogger(__name__)
 
 
-class ShutdownRequested(BaseException):
-    """Raised in a worker process that is told to stop while a script runs."""
-
-
-_running = False
-
-
-def script_running() -> bool:
-    """Whether this process is running a script right now."""
-    return _running
-
-
 # Exceptions raised into a run from outside (a queue's own time limit, say) and how
 # the execution is then explained: {exception type: (failure reason, sentence)}.
 Interruptions = dict[type[BaseException], tuple[str, str]]
@@ -99,8 +87,6 @@ def execute(
         return "failed"
     run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
     run_dir.mkdir(parents=True, exist_ok=True)
-    global _running
-    _running = True
     try:
         digest = sha256_of(path)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT)
@@ -113,7 +99,9 @@ def execute(
             outcome.details["artifacts_left_out"] = left_out
         services.finish(execution_id, outcome, digest, timeline=sink.timeline)
         return "finished"
-    except ShutdownRequested:
+    except (SystemExit, KeyboardInterrupt):
+        # The worker process was told to stop (billiard turns SIGTERM into SystemExit);
+        # the runner has already ended the script's tree on the way out.
         services.fail(
             execution_id,
             FailureReason.WORKER_SHUTDOWN,
@@ -132,5 +120,4 @@ def execute(
         )
         raise
     finally:
-        _running = False
         shutil.rmtree(run_dir, ignore_errors=True)

@@ -1,35 +1,17 @@
-"""Worker process hooks: register in the workers table, end running scripts on shutdown."""
+"""Worker hooks: the worker records itself in the workers table while it runs."""
 
 from __future__ import annotations
 
 import logging
 import os
-import signal
 import threading
 from typing import Any
 
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
-
-from .execute import ShutdownRequested, script_running
+from celery.signals import worker_ready, worker_shutdown
 
 log = logging.getLogger(__name__)
 REGISTRY_INTERVAL = 10.0
 _stop = threading.Event()
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    if script_running():
-        raise ShutdownRequested(f"signal {signum}")
-    # Idle: stop the way the pool expects.
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-
-
-@worker_process_init.connect
-def _on_pool_process_start(**_: Any) -> None:
-    # A pool process told to stop ends its script's whole tree and records why,
-    # instead of dying and leaving the script running with its row STARTED.
-    signal.signal(signal.SIGTERM, _on_sigterm)
 
 
 def _beat(hostname: str, queues: list[str], concurrency: int) -> None:

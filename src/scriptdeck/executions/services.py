@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,23 @@ def submit(
 
 def dispatch(execution_id: int) -> bool:
     """Send "run execution N" to the broker. A refusal leaves it PENDING for the sweeper."""
+    stamp = _mark_dispatched(execution_id)
+    return stamp is not None and _send(execution_id, stamp)
+
+
+def _mark_dispatched(execution_id: int) -> datetime | None:
+    # Stamped before the message leaves: a worker that holds the run back for want of a
+    # slot clears the stamp, and that must not be overwritten afterwards.
+    stamp = timezone.now()
+    marked = TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
+        dispatched_at=stamp
+    )
+    return stamp if marked else None
+
+
+def _send(execution_id: int, stamp: datetime) -> bool:
     row = (
-        TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING)
+        TaskExecution.objects.filter(pk=execution_id)
         .values("task_id", "queue", "script__time_limit")
         .first()
     )
@@ -118,18 +133,19 @@ def dispatch(execution_id: int) -> bool:
         )
     except Exception as exc:  # the broker refused or is down: the sweeper sends it later
         log.warning("execution %s stays PENDING, the broker refused it: %s", execution_id, exc)
+        TaskExecution.objects.filter(pk=execution_id, dispatched_at=stamp).update(
+            dispatched_at=None
+        )
         return False
-    TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
-        dispatched_at=timezone.now()
-    )
     return True
 
 
 def release(script_id: int) -> list[int]:
     """Dispatch the oldest waiting executions of a script with a concurrency limit.
 
-    As many as it has free slots, in submission order. The slots are counted under a
-    lock on the script's row, so concurrent releases never hand out one slot twice.
+    As many as it has free slots, in submission order. The slots are counted and the
+    chosen runs stamped under a lock on the script's row, so concurrent releases never
+    hand out one slot twice.
     """
     with transaction.atomic():
         script = Script.objects.select_for_update().filter(pk=script_id).first()
@@ -147,9 +163,12 @@ def release(script_id: int) -> list[int]:
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:free]
         )
-    for execution_id in chosen:
-        dispatch(execution_id)
-    return chosen
+        stamps = {pk: _mark_dispatched(pk) for pk in chosen}
+    sent = []
+    for execution_id, stamp in stamps.items():
+        if stamp is not None and _send(execution_id, stamp):
+            sent.append(execution_id)
+    return sent
 
 
 def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution | None:
