@@ -6,7 +6,13 @@ from rest_framework import serializers
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.models import Artifact, ExecutionEvent, ResultRecord, TaskExecution
+from scriptdeck.executions.models import (
+    Artifact,
+    ExecutionEvent,
+    ResultRecord,
+    TaskExecution,
+    Upload,
+)
 
 
 class ScriptSerializer(serializers.ModelSerializer):
@@ -187,3 +193,12 @@ class ArtifactSerializer(serializers.ModelSerializer):
 class CancelAnswerSerializer(serializers.Serializer):
     status = serializers.CharField()
     detail = serializers.CharField()
+
+
+class UploadSerializer(serializers.ModelSerializer):
+    file = serializers.FileField(write_only=True)
+
+    class Meta:
+        model = Upload
+        fields = ["id", "name", "size", "sha256", "created_at", "file"]
+        read_only_fields = ["id", "name", "size", "sha256", "created_at"]

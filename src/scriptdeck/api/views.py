@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -11,14 +12,15 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
-from scriptdeck.executions import services
-from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution
+from scriptdeck.executions import services, uploads
+from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution, Upload
 
 from .errors import refusal
 from .filters import ExecutionFilter
@@ -31,6 +33,7 @@ from .serializers import (
     OutputPageSerializer,
     ResultRecordSerializer,
     ScriptSerializer,
+    UploadSerializer,
 )
 
 OUTPUT_PAGE = 1000
@@ -194,6 +197,35 @@ class ExecutionViewSet(
             filename=artifact.name.rsplit("/", 1)[-1],
             content_type="application/octet-stream",
         )
+
+
+class UploadViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Files for ``file`` parameters: upload, then pass the id as the parameter's value."""
+
+    serializer_class = UploadSerializer
+    parser_classes = [MultiPartParser]
+
+    def get_queryset(self) -> QuerySet[Upload]:
+        return Upload.objects.filter(user=self.request.user)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        limit = settings.SCRIPTDECK_UPLOAD_MAX_BYTES
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > limit + 1024 * 1024:  # refused before the body is read
+            message = f"the file is larger than the {limit} bytes allowed"
+            return Response({"file": [message], "error": message}, status=400)
+        incoming = UploadSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            upload = uploads.store(request.user, incoming.validated_data["file"])
+        except uploads.UploadRefused as exc:
+            return Response({exc.field: [exc.message], "error": exc.message}, status=400)
+        return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 
 class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):

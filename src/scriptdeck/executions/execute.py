@@ -16,7 +16,7 @@ from scriptdeck.catalog.paths import PathRefused, confine
 from scriptdeck.compat import sdk_pythonpath
 from scriptdeck.runner import RunSpec, UnsupportedScript, build_environment, command_for, run
 
-from . import artifacts, services
+from . import artifacts, services, uploads
 from .live import LiveSink
 from .models import FailureReason, TaskExecution
 
@@ -38,8 +38,11 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
     result_file = run_dir / "result.json"
     output_dir = run_dir / "output"
     output_dir.mkdir(exist_ok=True)
+    parameters = uploads.materialize(
+        script.parameter_schema, execution.parameters or {}, run_dir / "inputs"
+    )
     env = build_environment(
-        parameters=execution.parameters or {},
+        parameters=parameters,
         page_context=execution.page_context,
         script_name=execution.script_name,
         execution_id=str(execution.pk),

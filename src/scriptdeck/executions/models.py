@@ -164,6 +164,29 @@ class Artifact(models.Model):
         return self.name
 
 
+def upload_path(upload: Upload, filename: str) -> str:
+    # Never the client's file name: it may be "../../etc/passwd".
+    return f"uploads/{upload.id.hex}"
+
+
+class Upload(models.Model):
+    """A file sent for a ``file`` parameter, stored under a generated name."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=255, help_text="The client's file name, shown only.")
+    size = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=upload_path, max_length=512)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ResultRecord(models.Model):
     """The source's ``ScanDevUpdate_scanResult``: one per successful execution."""
 

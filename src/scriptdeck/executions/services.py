@@ -24,6 +24,7 @@ from scriptdeck.catalog.paths import confine, relative_name
 from scriptdeck.celery import EXECUTE_TASK, app
 from scriptdeck.runner import Outcome, UnsupportedScript, command_for
 
+from . import uploads
 from .models import (
     EventKind,
     ExecutionEvent,
@@ -75,6 +76,10 @@ def submit(
         command_for(path)
     except UnsupportedScript as exc:
         raise SubmitError("script", str(exc)) from None
+    try:
+        uploads.check_parameters(script.parameter_schema, parameters, user)
+    except uploads.UploadRefused as exc:
+        raise SubmitError(exc.field, exc.message) from None
     _, rel = relative_name(path)
     with transaction.atomic():
         execution = TaskExecution.objects.create(

@@ -1,0 +1,77 @@
+"""Files sent for ``file`` parameters: stored under generated names, handed to scripts as paths."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+
+from scriptdeck.catalog.parameters import file_parameters
+
+from .models import Upload
+
+SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
+
+
+class UploadRefused(ValueError):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+def store(user: Any, incoming: UploadedFile) -> Upload:
+    """Keep an uploaded file (Django has streamed it to a temporary file already)."""
+    limit = settings.SCRIPTDECK_UPLOAD_MAX_BYTES
+    if incoming.size is not None and incoming.size > limit:
+        raise UploadRefused("file", f"the file is larger than the {limit} bytes allowed")
+    digest = hashlib.sha256()
+    for chunk in incoming.chunks():
+        digest.update(chunk)
+    incoming.seek(0)
+    name = Path(str(incoming.name or "upload").replace("\\", "/")).name[:255] or "upload"
+    upload = Upload(user=user, name=name, size=incoming.size or 0, sha256=digest.hexdigest())
+    upload.file.save(name, incoming, save=False)
+    upload.save()
+    return upload
+
+
+def check_parameters(schema: dict[str, Any], parameters: dict[str, Any], user: Any) -> None:
+    """Every ``file`` parameter given must name an upload of this user (or any, for staff)."""
+    for name in file_parameters(schema):
+        if name not in parameters or parameters[name] in (None, ""):
+            continue
+        try:
+            upload_id = uuid.UUID(str(parameters[name]))
+        except ValueError:
+            raise UploadRefused(name, "must be the id of an upload (POST /api/uploads/)") from None
+        uploads = Upload.objects.filter(pk=upload_id)
+        if not getattr(user, "is_staff", False):
+            uploads = uploads.filter(user_id=getattr(user, "pk", None))
+        if not uploads.exists():
+            raise UploadRefused(name, f"no upload {upload_id} of yours")
+
+
+def materialize(schema: dict[str, Any], parameters: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The parameters the script receives: each upload id replaced by a local file's path."""
+    names = file_parameters(schema)
+    if not names:
+        return parameters
+    given = dict(parameters)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if given.get(name) in (None, ""):
+            continue
+        upload = Upload.objects.get(pk=uuid.UUID(str(given[name])))
+        suffix = Path(upload.name).suffix
+        target = folder / f"{upload.pk.hex}{suffix if SAFE_SUFFIX.match(suffix) else ''}"
+        with upload.file.open("rb") as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink, 1 << 20)
+        given[name] = str(target)
+    return given
