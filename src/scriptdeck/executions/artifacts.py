@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
 
+from scriptdeck.catalog.discovery import sha256_of
+
 from .models import Artifact
 
 log = logging.getLogger(__name__)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def collect(execution_id: int, folder: Path) -> tuple[list[Artifact], list[str]]:
@@ -46,7 +39,7 @@ def collect(execution_id: int, folder: Path) -> tuple[list[Artifact], list[str]]
         if total + size > max_bytes:
             skipped.append(f"{name}: the artifacts of one run are limited to {max_bytes} bytes")
             continue
-        artifact = Artifact(execution_id=execution_id, name=name, size=size, sha256=_sha256(path))
+        artifact = Artifact(execution_id=execution_id, name=name, size=size, sha256=sha256_of(path))
         with path.open("rb") as handle:
             artifact.file.save(name, File(handle), save=False)
         artifact.save()
