@@ -502,3 +502,41 @@ def test_head_tail_buffer_below_the_limit_keeps_everything():
 def test_python_scripts_run_with_the_servers_interpreter_by_default(tmp_path):
     script = make_script(tmp_path, "print(1)")
     assert command_for(script)[0] == sys.executable
+
+
+def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path):
+    import signal
+    import subprocess
+
+    script = make_script(
+        tmp_path,
+        """
+        import os, time
+        open("script.pid", "w").write(str(os.getpid()))
+        time.sleep(120)
+        """,
+    )
+    worker_code = textwrap.dedent(
+        f"""
+        import os, sys
+        from scriptdeck.compat import sdk_pythonpath
+        from scriptdeck.runner import RunSpec, build_environment, command_for, run
+        env = build_environment(parameters={{}}, page_context="", script_name="job",
+                                execution_id="1", result_file="", pythonpath=sdk_pythonpath())
+        run(RunSpec(argv=command_for({str(script)!r}), cwd={str(tmp_path)!r}, env=env,
+                    script_name="job"))
+        """
+    )
+    worker = subprocess.Popen([sys.executable, "-c", worker_code])
+    try:
+        script_pid = _wait_for_pid_file(tmp_path / "script.pid")
+        assert not _gone(script_pid)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while not _gone(script_pid):
+            assert time.monotonic() < deadline, "the script outlived its killed worker"
+            time.sleep(0.05)
+    finally:
+        if worker.poll() is None:
+            worker.kill()

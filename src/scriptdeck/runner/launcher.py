@@ -16,9 +16,32 @@ import sys
 FORWARDED_DEFAULTS = ("SIGPIPE", "SIGXFSZ", "SIGXFZ")
 
 
+PR_SET_PDEATHSIG = 1
+
+
 def _ignore(signum, frame):  # noqa: ANN001, ANN202
     # The whole process group gets the signal; the script decides what to do with it.
     return None
+
+
+def _orphaned(signum, frame):  # noqa: ANN001, ANN202
+    # The worker that started us is gone (killed outright): take the script down with us
+    # rather than leave it running with nobody to record it.
+    os.killpg(os.getpgid(0), signal.SIGKILL)
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGUSR2, 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        _orphaned(signal.SIGUSR2, None)
 
 
 def main() -> None:
@@ -31,6 +54,8 @@ def main() -> None:
     # Handlers (not SIG_IGN) are reset to the default by exec, so the script gets the defaults.
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _ignore)
+    signal.signal(signal.SIGUSR2, _orphaned)
+    _die_with_parent()
     try:
         pid = os.fork()
     except OSError as exc:
