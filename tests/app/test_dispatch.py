@@ -106,3 +106,22 @@ def test_healthz_is_503_naming_the_broker_when_it_refuses(db, client, refused_br
     body = response.json()
     assert body["database"] == "ok"
     assert body["broker"].startswith("error")
+
+
+def test_a_waiting_execution_says_what_it_waits_for(synced, alice, alice_client, broker):
+    from scriptdeck.executions import workers
+
+    script = Script.objects.get(name="fails")
+    script.queue = "gpu"
+    script.save()
+    execution = services.submit(script=script, user=alice)
+    detail = alice_client.get(f"/api/executions/{execution.pk}/").data
+    assert detail["waiting_reason"] == "waiting for a worker on queue gpu"
+    workers.seen("gpu-1@host", ["gpu"], 2, 99, starting=True)
+    services.dispatch(execution.pk)
+    detail = alice_client.get(f"/api/executions/{execution.pk}/").data
+    assert detail["waiting_reason"] == "queued on gpu"
+    listed = alice_client.get("/api/workers/").data
+    assert [(w["hostname"], w["queues"], w["alive"]) for w in listed] == [
+        ("gpu-1@host", ["gpu"], True)
+    ]

@@ -12,6 +12,7 @@ from scriptdeck.executions.models import (
     ResultRecord,
     TaskExecution,
     Upload,
+    Worker,
 )
 
 
@@ -71,9 +72,13 @@ class ExecutionSerializer(serializers.ModelSerializer):
     cancelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     task_id = serializers.CharField(read_only=True)
     queue_position = serializers.SerializerMethodField()
+    waiting_reason = serializers.SerializerMethodField()
 
     def get_queue_position(self, execution: TaskExecution) -> int | None:
         return services.queue_position(execution)
+
+    def get_waiting_reason(self, execution: TaskExecution) -> str | None:
+        return services.waiting_reason(execution)
 
     class Meta:
         model = TaskExecution
@@ -115,6 +120,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "worker_pid",
             "pid",
             "queue_position",
+            "waiting_reason",
             "cancel_requested_at",
             "cancelled_by",
             "timeline",
@@ -202,3 +208,25 @@ class UploadSerializer(serializers.ModelSerializer):
         model = Upload
         fields = ["id", "name", "size", "sha256", "created_at", "file"]
         read_only_fields = ["id", "name", "size", "sha256", "created_at"]
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    alive = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Worker
+        fields = [
+            "hostname",
+            "queues",
+            "concurrency",
+            "version",
+            "pid",
+            "started_at",
+            "last_seen_at",
+            "stopped_at",
+            "alive",
+        ]
+        read_only_fields = fields
+
+    def get_alive(self, worker: Worker) -> bool:
+        return worker.pk in self.context.get("live_ids", set())

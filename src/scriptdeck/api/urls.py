@@ -10,6 +10,7 @@ router.register("scripts", views.ScriptViewSet, basename="script")
 router.register("executions", views.ExecutionViewSet, basename="execution")
 router.register("results", views.ResultRecordViewSet, basename="result")
 router.register("uploads", views.UploadViewSet, basename="upload")
+router.register("workers", views.WorkerViewSet, basename="worker")
 
 api_urlpatterns = [
     path("auth/token/", obtain_auth_token, name="auth-token"),

@@ -19,8 +19,8 @@ from rest_framework.response import Response
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
-from scriptdeck.executions import services, uploads
-from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution, Upload
+from scriptdeck.executions import services, uploads, workers
+from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution, Upload, Worker
 
 from .errors import refusal
 from .filters import ExecutionFilter
@@ -34,6 +34,7 @@ from .serializers import (
     ResultRecordSerializer,
     ScriptSerializer,
     UploadSerializer,
+    WorkerSerializer,
 )
 
 OUTPUT_PAGE = 1000
@@ -226,6 +227,19 @@ class UploadViewSet(
         except uploads.UploadRefused as exc:
             return Response({exc.field: [exc.message], "error": exc.message}, status=400)
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
+
+
+class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Workers that registered, newest first; ``alive`` when seen in the last 30 s."""
+
+    serializer_class = WorkerSerializer
+    queryset = Worker.objects.order_by("-last_seen_at")
+    pagination_class = None
+
+    def get_serializer_context(self) -> dict:
+        context = super().get_serializer_context()
+        context["live_ids"] = {w.pk for w in workers.live()}
+        return context
 
 
 class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):

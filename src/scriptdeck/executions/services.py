@@ -379,6 +379,23 @@ def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int
             ExecutionEvent.objects.bulk_create(events)
 
 
+def waiting_reason(execution: TaskExecution) -> str | None:
+    """Why a PENDING execution has not started, in a sentence."""
+    if execution.status != Status.PENDING:
+        return None
+    from . import workers
+
+    serving = [w for w in workers.live() if execution.queue in (w.queues or [])]
+    if not serving:
+        return f"waiting for a worker on queue {execution.queue}"
+    limit = execution.script.max_concurrent if execution.script else None
+    if limit and execution.dispatched_at is None:
+        return f"waiting for a free slot (at most {limit} at once)"
+    if execution.dispatched_at is None:
+        return "waiting to be sent to the broker"
+    return f"queued on {execution.queue}"
+
+
 def queue_position(execution: TaskExecution) -> int | None:
     """Where a waiting execution stands among its script's waiting ones (1 = next)."""
     if execution.status != Status.PENDING or execution.script_id is None:
