@@ -94,3 +94,11 @@ def test_the_name_and_path_cannot_be_changed_through_the_api(synced, admin_clien
     )
     script.refresh_from_db()
     assert (script.name, script.path) == ("fails", "fails.py")
+
+
+def test_files_differing_only_by_extension_both_register(db, scripts_dir):
+    write_script(scripts_dir, "report.py", "print('{}')")
+    write_script(scripts_dir, "report.sh", "echo '{}'")
+    sync()
+    assert Script.objects.get(path="report.py").name == "report"
+    assert Script.objects.get(path="report.sh").name == "report.sh"

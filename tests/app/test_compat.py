@@ -211,3 +211,15 @@ def test_the_result_route_hides_other_peoples_executions(
     accepted = post(client_for(bob), django_capture_on_commit_callbacks, script_name="fails").data
     response = alice_client.get(RESULT, {"task_id": accepted["task_id"]})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["_private.py", ".hidden/tool.py"])
+def test_files_the_catalog_does_not_list_are_refused_by_path(
+    synced, scripts_dir, alice_client, broker, django_capture_on_commit_callbacks, path
+):
+    write_script(scripts_dir, path, "print('{}')")
+    response = post(
+        alice_client, django_capture_on_commit_callbacks, script_name="x", script_path=path
+    )
+    assert response.status_code == 400
+    assert TaskExecution.objects.count() == 0

@@ -328,3 +328,31 @@ def test_an_exception_raised_into_a_run_ends_the_tree_and_explains_the_execution
     assert execution.error_message == "the queue's time limit fired"
     pid = int((scripts_dir / "sleeper.pid").read_text())
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_parameters_that_no_database_can_store_are_refused_naming_the_field(
+    synced, alice_client, broker
+):
+    for parameters in ('{"x": "a\\u0000b"}', '{"x": "\\ud800"}'):
+        response = alice_client.post(
+            "/api/executions/",
+            data=f'{{"script": "scan_dev_update", "parameters": {parameters}}}',
+            content_type="application/json",
+        )
+        assert response.status_code == 400, parameters
+        assert "parameters" in response.data
+    assert TaskExecution.objects.count() == 0
+
+
+def test_result_records_are_visible_to_whoever_may_see_the_execution(
+    synced, alice_client, admin_client, bob, broker, django_capture_on_commit_callbacks
+):
+    from .conftest import client_for
+
+    bob_client = client_for(bob)
+    execution = run_now(bob_client, "scan_dev_update", django_capture_on_commit_callbacks)
+    record = ResultRecord.objects.get(execution=execution)
+    assert bob_client.get("/api/results/").data["count"] == 1
+    assert admin_client.get("/api/results/").data["count"] == 1
+    assert alice_client.get("/api/results/").data["count"] == 0
+    assert alice_client.get(f"/api/results/{record.pk}/download/").status_code == 404

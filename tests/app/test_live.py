@@ -253,3 +253,53 @@ def test_artifacts_are_kept_with_size_and_digest_and_download_byte_for_byte(
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == content
     assert download["Content-Type"] == "application/octet-stream"
+
+
+def test_a_lost_message_of_a_limited_script_is_sent_again_and_frees_the_slot(
+    synced, alice, broker, settings, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    script = Script.objects.get(name="fails")
+    script.max_concurrent = 1
+    script.save()
+    lost = services.submit(script=script, user=alice)
+    waiting = services.submit(script=script, user=alice)
+    services.release(script.pk)
+    assert [m["args"] for m in broker] == [[lost.pk]]
+    # The broker loses that message: the row stays PENDING, stamped as sent long ago.
+    TaskExecution.objects.filter(pk=lost.pk).update(
+        dispatched_at=timezone.now() - timedelta(seconds=settings.SCRIPTDECK_REDISPATCH_AFTER + 1)
+    )
+    services.sweep()
+    assert [m["args"] for m in broker] == [[lost.pk], [lost.pk]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert execute(lost.pk) == "finished"
+    assert [m["args"] for m in broker][-1] == [waiting.pk]
+
+
+def test_nul_characters_in_output_and_result_are_stored_replaced(
+    synced, scripts_dir, alice, broker
+):
+    script = add_script(
+        scripts_dir,
+        "prints_nul",
+        """
+        import json, sys
+        sys.stdout.write("a\\x00b\\n")
+        sys.stdout.flush()
+        print(json.dumps({"value": "x\\x00y"}), file=sys.stderr)
+        import os
+        json.dump({"value": "x\\x00y"}, open(os.environ["SCRIPT_RESULT_FILE"], "w"))
+        """,
+    )
+    execution = services.submit(script=script, user=alice)
+    execute(execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == Status.SUCCESS, execution.error_message
+    assert execution.result["value"] == "x\ufffdy"
+    assert execution.stdout == "a\ufffdb\n"
+    stored = ExecutionEvent.objects.filter(execution=execution, kind=EventKind.STDOUT)
+    assert "".join(e.text for e in stored) == "a\ufffdb\n"

@@ -540,3 +540,22 @@ def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def test_a_sink_failing_at_start_still_leaves_no_process_behind(tmp_path):
+    class BrokenAtStart(Sink):
+        def on_start(self, pid: int) -> None:
+            self.pid = pid
+            raise RuntimeError("database is locked")
+
+    sink = BrokenAtStart()
+    script = make_script(tmp_path, "import time\ntime.sleep(60)")
+    with pytest.raises(RuntimeError, match="database is locked"):
+        run(spec_for(tmp_path, script), sink)
+    assert _gone(sink.pid)
+    left = [
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if str(script) in " ".join(p.info["cmdline"] or []) and not _gone(p.pid)
+    ]
+    assert left == []

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.exceptions import APIException
@@ -37,12 +38,27 @@ log = logging.getLogger(__name__)
 
 POLL_INTERVAL = 0.2
 KEEPALIVE = 15.0
+# A subscriber this far behind is dropped with an ``error`` event; it resumes with
+# Last-Event-ID. The web process never buffers a stalled reader's backlog.
+QUEUE_LIMIT = 1000
 Event = tuple[str, dict[str, Any]]
 
 
 def _db(fn: Any) -> Any:
-    # Off the event loop, in the shared pool: a poller is not tied to any one request.
-    return sync_to_async(fn, thread_sensitive=False)
+    """Run ``fn`` off the event loop, in the shared pool (a poller outlives any request).
+
+    No request cycle closes those threads' connections, so each call does: a database
+    that restarted is reconnected to at the next poll.
+    """
+
+    def call(*args: Any) -> Any:
+        close_old_connections()
+        try:
+            return fn(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(call, thread_sensitive=False)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -128,7 +144,7 @@ class Feed:
         self.task: asyncio.Task[None] | None = None
 
     def subscribe(self) -> asyncio.Queue[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_LIMIT)
         self.subscribers.add(queue)
         if self.task is None:
             self.task = asyncio.get_running_loop().create_task(self.run())
@@ -142,7 +158,13 @@ class Feed:
 
     def publish(self, event: Event) -> None:
         for queue in list(self.subscribers):
-            queue.put_nowait(event)
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self.subscribers.discard(queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(("error", {"detail": "too far behind; reconnect to resume"}))
 
     async def run(self) -> None:
         last_seq = 0

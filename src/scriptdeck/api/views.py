@@ -248,7 +248,10 @@ class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["page_context", "script_name", "task_id"]
 
     def get_queryset(self) -> QuerySet[ResultRecord]:
-        return ResultRecord.objects.select_related("execution")
+        records = ResultRecord.objects.select_related("execution")
+        if self.request.user.is_staff:
+            return records
+        return records.filter(execution__user=self.request.user)
 
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> HttpResponse:

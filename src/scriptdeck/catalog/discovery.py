@@ -28,21 +28,30 @@ def is_runnable(path: Path) -> bool:
     return True
 
 
-def iter_script_files(root: Path) -> Iterator[Path]:
-    """Runnable files below ``root``, skipping hidden folders and links that leave it."""
-    for path in sorted(root.rglob("*")):
+def is_script(path: Path, root: Path) -> bool:
+    """The one rule for what counts as a script: runnable, inside ``root`` once links are
+    followed, not in a hidden or tool folder, not a private Python module."""
+    try:
         rel_parts = path.relative_to(root).parts
-        if any(part.startswith(".") or part in SKIPPED_DIRS for part in rel_parts):
-            continue
-        if path.name.startswith("_") and path.suffix == ".py":
-            continue  # __init__.py and private helper modules are not scripts
-        try:
-            resolved = path.resolve(strict=True)
-        except OSError:
-            continue
-        if not resolved.is_relative_to(root) or not resolved.is_file():
-            continue
-        if is_runnable(path):
+    except ValueError:
+        return False
+    if any(part.startswith(".") or part in SKIPPED_DIRS for part in rel_parts):
+        return False
+    if path.name.startswith("_") and path.suffix == ".py":
+        return False  # __init__.py and private helper modules are not scripts
+    try:
+        resolved = path.resolve(strict=True)
+    except OSError:
+        return False
+    if not resolved.is_relative_to(root) or not resolved.is_file():
+        return False
+    return is_runnable(path)
+
+
+def iter_script_files(root: Path) -> Iterator[Path]:
+    """Every script below ``root``."""
+    for path in sorted(root.rglob("*")):
+        if is_script(path, root):
             yield path
 
 

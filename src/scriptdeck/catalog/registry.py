@@ -8,7 +8,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from .discovery import describe, iter_script_files, sha256_of
+from .discovery import describe, is_script, iter_script_files, sha256_of
 from .models import Script
 from .paths import PathRefused, confine, relative_name, scripts_root
 
@@ -32,6 +32,8 @@ def _apply_file(script: Script | None, path: Path, root: Path) -> tuple[Script, 
     digest = sha256_of(path)
     size = path.stat().st_size
     if script is None:
+        if Script.objects.filter(name=name).exists():
+            name = rel  # foo.py and foo.sh side by side: the second keeps its extension
         script = Script.objects.create(
             name=name, path=rel, description=describe(path), sha256=digest, size=size
         )
@@ -79,9 +81,14 @@ def sync(root: Path | None = None) -> SyncReport:
 
 
 def register_file(path: Path) -> Script:
-    """The Script row for a confined file, registering it on first use."""
+    """The Script row for a confined file, registering it on first use.
+
+    Only what the catalog itself would list: a hidden or private file is refused.
+    """
     root = scripts_root()
     _, rel = relative_name(path, root)
+    if not is_script(root / rel, root):
+        raise PathRefused(f"{rel} is not a script of the scripts folder")
     with transaction.atomic():
         script = Script.objects.select_for_update().filter(path=rel).first()
         if script is None or script.missing_since is not None:

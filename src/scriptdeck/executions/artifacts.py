@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +16,9 @@ from .models import Artifact
 log = logging.getLogger(__name__)
 
 
-def collect(execution_id: int, folder: Path) -> tuple[list[Artifact], list[str]]:
+def collect(
+    execution_id: int, folder: Path, on_file: Callable[[], None] | None = None
+) -> tuple[list[Artifact], list[str]]:
     """Store every regular file below ``folder`` through Django's storage API.
 
     Links are skipped (a script could point one anywhere). Returns the artifacts and a
@@ -31,6 +34,8 @@ def collect(execution_id: int, folder: Path) -> tuple[list[Artifact], list[str]]
     for path in sorted(folder.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
+        if on_file is not None:
+            on_file()  # storing may take long: the run stays visibly alive meanwhile
         name = path.relative_to(folder).as_posix()
         size = path.stat().st_size
         if len(kept) >= max_files:

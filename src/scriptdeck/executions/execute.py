@@ -89,18 +89,26 @@ def execute(
         services.fail(execution_id, FailureReason.UNSUPPORTED_TYPE, str(exc))
         return "failed"
     run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
-    run_dir.mkdir(parents=True, exist_ok=True)
     try:
+        run_dir.mkdir(parents=True, exist_ok=True)
         digest = sha256_of(path)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT)
         try:
             outcome = run(build_spec(execution, path, run_dir), sink)
         finally:
             sink.close()
-        _, left_out = artifacts.collect(execution_id, run_dir / "output")
+        _, left_out = artifacts.collect(
+            execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
+        )
         if left_out:
             outcome.details["artifacts_left_out"] = left_out
-        services.finish(execution_id, outcome, digest, timeline=sink.timeline)
+        if not services.finish(execution_id, outcome, digest, timeline=sink.timeline):
+            log.warning(
+                "execution %s had already ended (cancelled before start, or declared lost) "
+                "when its run finished; its outcome was %s",
+                execution_id,
+                outcome.failure_reason or "success",
+            )
         return "finished"
     except (SystemExit, KeyboardInterrupt):
         # The worker process was told to stop (billiard turns SIGTERM into SystemExit);

@@ -74,7 +74,10 @@ class LiveSink(Sink):
     # -- runner callbacks ----------------------------------------------------------------
 
     def on_start(self, pid: int) -> None:
-        services.heartbeat(self.execution_id, pid=pid)
+        try:
+            services.heartbeat(self.execution_id, pid=pid)
+        except Exception:  # the next heartbeat records it; the run must go on
+            log.warning("could not record the pid of execution %s", self.execution_id)
 
     def on_output(self, stream: str, data: bytes) -> None:
         store = self.streams[EventKind(stream)]
@@ -162,6 +165,11 @@ class LiveSink(Sink):
             services.store_events(self.execution_id, batch, stale)
         except Exception:
             log.warning("could not store output of execution %s", self.execution_id, exc_info=True)
+            # Kept for the next flush, but only what the head/tail bound keeps: memory stays
+            # bounded by the output limit however long the database is away.
+            self.pending = batch
+            self.pending_bytes = sum(e.raw_bytes for e in batch)
+            self.to_delete = stale
             return
         self.pending = []
         self.pending_bytes = 0

@@ -71,6 +71,8 @@ def submit(
         raise SubmitError("parameters", "must be a JSON object")
     if not isinstance(page_context, str):
         raise SubmitError("page_context", "must be a string")
+    _check_storable("parameters", parameters)
+    _check_storable("page_context", page_context)
     path = path or confine(script.path)
     try:
         command_for(path)
@@ -168,6 +170,14 @@ def release(script_id: int) -> list[int]:
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:free]
         )
+        # Sent long ago and never started: the message was lost. It holds a slot, so it is
+        # sent again rather than counted busy for ever (a duplicate is harmless).
+        lost = timezone.now() - timedelta(seconds=settings.SCRIPTDECK_REDISPATCH_AFTER)
+        chosen += list(
+            waiting.filter(dispatched_at__lt=lost)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)
+        )
         stamps = {pk: _mark_dispatched(pk) for pk in chosen}
     sent = []
     for execution_id, stamp in stamps.items():
@@ -254,7 +264,7 @@ def finish(
     fields: dict[str, Any] = {
         "status": status,
         "failure_reason": "" if outcome.succeeded else (outcome.failure_reason or ""),
-        "error_message": "" if outcome.succeeded else outcome.error_message,
+        "error_message": "" if outcome.succeeded else storable_text(outcome.error_message),
         "completed_at": timezone.now(),
         "execution_time": round(outcome.wall_time, 6),
         "peak_rss_bytes": peak,
@@ -264,8 +274,8 @@ def finish(
         "exit_code": outcome.exit_code,
         "signal": outcome.signal,
         "result": _jsonable(outcome.result),
-        "stdout": outcome.stdout,
-        "stderr": outcome.stderr,
+        "stdout": storable_text(outcome.stdout),
+        "stderr": storable_text(outcome.stderr),
         "stdout_bytes": outcome.stdout_bytes,
         "stderr_bytes": outcome.stderr_bytes,
         "stdout_dropped": outcome.stdout_dropped,
@@ -309,10 +319,14 @@ def fail(
     reason: str,
     message: str,
     from_statuses: tuple[str, ...] = (Status.PENDING, Status.STARTED),
+    heartbeat_before: datetime | None = None,
 ) -> bool:
     """End an execution as FAILURE with a reason and a sentence, if it has not ended yet."""
+    rows = TaskExecution.objects.filter(pk=execution_id, status__in=from_statuses)
+    if heartbeat_before is not None:
+        rows = rows.filter(heartbeat_at__lt=heartbeat_before)
     with transaction.atomic():
-        ended = TaskExecution.objects.filter(pk=execution_id, status__in=from_statuses).update(
+        ended = rows.update(
             status=Status.FAILURE,
             failure_reason=reason,
             error_message=message,
@@ -372,6 +386,8 @@ def cancel_requested(execution_id: int) -> bool:
 
 def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int]) -> None:
     """Write a batch of a running execution's events; drop those that left the tail window."""
+    for event in events:
+        event.text = storable_text(event.text)
     with transaction.atomic():
         if stale:
             ExecutionEvent.objects.filter(execution_id=execution_id, seq__in=stale).delete()
@@ -407,11 +423,33 @@ def queue_position(execution: TaskExecution) -> int | None:
 
 
 def _jsonable(value: Any) -> Any:
+    """A value every database stores: NUL characters (PostgreSQL refuses them) replaced."""
+    value = json.loads(json.dumps(value, default=str))
+    return _scrub(value)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable_text(value)
+    if isinstance(value, list):
+        return [_scrub(item) for item in value]
+    if isinstance(value, dict):
+        return {storable_text(key): _scrub(item) for key, item in value.items()}
+    return value
+
+
+def storable_text(text: str) -> str:
+    """Output as every database stores it: NUL characters replaced, as bad UTF-8 is."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
+def _check_storable(field_name: str, value: Any) -> None:
     try:
-        json.dumps(value)
-        return value
-    except (TypeError, ValueError):
-        return json.loads(json.dumps(value, default=str))
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, UnicodeEncodeError):
+        raise SubmitError(field_name, "must be valid UTF-8 JSON") from None
+    if _scrub(value) != value:
+        raise SubmitError(field_name, "must not contain NUL characters")
 
 
 def _write_result_record(execution: TaskExecution) -> ResultRecord:
@@ -470,14 +508,22 @@ def sweep(limit: int = 500) -> SweepReport:
     for script_id in sorted(limited):
         report.dispatched.extend(release(script_id))
     lost_after = settings.SCRIPTDECK_WORKER_LOST_AFTER
-    lost = TaskExecution.objects.filter(
-        status=Status.STARTED, heartbeat_at__lt=now - timedelta(seconds=lost_after)
-    ).values_list("pk", "worker_host")[:limit]
+    cutoff = now - timedelta(seconds=lost_after)
+    lost = TaskExecution.objects.filter(status=Status.STARTED, heartbeat_at__lt=cutoff).values_list(
+        "pk", "worker_host"
+    )[:limit]
     for execution_id, host in list(lost):
         message = (
             f"The worker {host or '(unknown)'} stopped sending heartbeats for more than "
             f"{lost_after:g} s while the script ran; the run's outcome is unknown."
         )
-        if fail(execution_id, FailureReason.WORKER_LOST, message, (Status.STARTED,)):
+        # The cutoff is part of the UPDATE: a heartbeat landing meanwhile keeps the run alive.
+        if fail(
+            execution_id,
+            FailureReason.WORKER_LOST,
+            message,
+            (Status.STARTED,),
+            heartbeat_before=cutoff,
+        ):
             report.lost.append(execution_id)
     return report

@@ -134,7 +134,15 @@ class _Run:
         report_read, report_write = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", LAUNCHER, str(report_write), *self.spec.argv],
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    LAUNCHER,
+                    str(report_write),
+                    str(os.getpid()),
+                    *self.spec.argv,
+                ],
                 cwd=self.spec.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -188,7 +196,9 @@ class _Run:
         try:
             while True:
                 now = time.monotonic()
-                waits = [TICK, max(0.0, next_sample - now)]
+                waits = [TICK]
+                if exited_at is None:
+                    waits.append(max(0.0, next_sample - now))
                 if not selector.get_map():
                     waits.append(0.05)
                 for key, _ in selector.select(min(waits)):
@@ -197,15 +207,15 @@ class _Run:
                 now = time.monotonic()
                 if self.poll_exit() and exited_at is None:
                     exited_at = now
+                if now >= next_heartbeat:  # also while what the script left is cleaned up
+                    self.sink.on_heartbeat()
+                    next_heartbeat = now + spec.heartbeat_interval
                 if exited_at is None:
                     self.enforce_limits(now - start)
                     self.check_cancel(now)
                     if now >= next_sample:
                         self.take_sample()
                         next_sample = now + spec.sample_interval
-                    if now >= next_heartbeat:
-                        self.sink.on_heartbeat()
-                        next_heartbeat = now + spec.heartbeat_interval
                     continue
                 if not selector.get_map():
                     break
@@ -491,10 +501,11 @@ def run(spec: RunSpec, sink: Sink | None = None) -> Outcome:
             completed_at=datetime.now().astimezone(),
         )
     assert runner.proc is not None
-    sink.on_start(runner.proc.pid)
     try:
+        sink.on_start(runner.proc.pid)
         runner.loop()
     except BaseException:
+        runner.cleanup()  # whatever went wrong, the tree does not outlive the run
         if runner.report_fd is not None:
             os.close(runner.report_fd)
             runner.report_fd = None

@@ -1,6 +1,6 @@
 """A small parent for the script, so its peak memory is measured exactly.
 
-Run as ``python -I -S launcher.py REPORT_FD ARGV...``. Linux charges a process that
+Run as ``python -I -S launcher.py REPORT_FD PARENT_PID ARGV...``. Linux charges a process that
 was forked from a large one (a Celery worker) with its parent's memory in
 ``ru_maxrss``. This launcher starts small, forks the script from itself, waits for
 it with ``wait4`` and writes the script's own rusage to REPORT_FD, then leaves with
@@ -25,15 +25,15 @@ def _ignore(signum, frame):  # noqa: ANN001, ANN202
 
 
 def _orphaned(signum, frame):  # noqa: ANN001, ANN202
-    # The worker that started us is gone (killed outright): take the script down with us
-    # rather than leave it running with nobody to record it.
+    # The worker thread that started us is gone (killed outright): take the script down
+    # with us rather than leave it running with nobody to record it. (The kernel tells
+    # us when the spawning *thread* exits: run() blocks that thread until the end.)
     os.killpg(os.getpgid(0), signal.SIGKILL)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     if not sys.platform.startswith("linux"):
         return
-    parent = os.getppid()
     try:
         import ctypes
 
@@ -46,7 +46,8 @@ def _die_with_parent() -> None:
 
 def main() -> None:
     report_fd = int(sys.argv[1])
-    argv = sys.argv[2:]
+    parent = int(sys.argv[2])
+    argv = sys.argv[3:]
     # Python itself ignores SIGPIPE/SIGXFSZ; an exec'd program must get the defaults back.
     for name in FORWARDED_DEFAULTS:
         if hasattr(signal, name):
@@ -55,7 +56,7 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _ignore)
     signal.signal(signal.SIGUSR2, _orphaned)
-    _die_with_parent()
+    _die_with_parent(parent)
     try:
         pid = os.fork()
     except OSError as exc:
