@@ -61,6 +61,17 @@ printf '{"status": "success", "message": "hello from %s", "page": "%s"}\\n' \\
     "$SCRIPT_NAME" "$PAGE_CONTEXT"
 """
 
+# PostgreSQL refuses NUL in text: output and results holding one must still be recorded.
+PRINTS_NUL = """\
+import json, sys
+sys.stdout.write("find -print0: a\\x00b\\x00")
+sys.stdout.flush()
+print(json.dumps({"name": "x\\u0000y"}), file=sys.stderr)
+import os
+with open(os.environ["SCRIPT_RESULT_FILE"], "w") as handle:
+    json.dump({"name": "x\\u0000y"}, handle)
+"""
+
 APPEND_LINE = """\
 import json
 import os
@@ -82,6 +93,7 @@ def scripts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "exit_code.py": EXIT_CODE,
             "hello.sh": HELLO_SH,
             "append_line.py": APPEND_LINE,
+            "prints_nul.py": PRINTS_NUL,
         },
     )
 
@@ -113,7 +125,7 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_broker.url(5)}
     server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
     api = server.api
-    for name in ("ok_sdk", "sdk_error", "exit_code", "hello"):
+    for name in ("ok_sdk", "sdk_error", "exit_code", "hello", "prints_nul"):
         api.set_script(name, queue=queue)
     worker = stack.spawn(
         "worker",
@@ -129,6 +141,7 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
         "sdk_error": api.submit("sdk_error"),
         "exit_code": api.submit("exit_code"),
         "hello": api.submit("hello", page_context="/shell"),
+        "prints_nul": api.submit("prints_nul"),
     }
     done = {name: api.wait(e["id"], timeout=60) for name, e in submitted.items()}
     for execution in done.values():
@@ -172,6 +185,13 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     assert shell["result"]["message"] == "hello from hello"
     assert shell["result"]["page"] == "/shell"
     assert "hello.sh ran" in shell["stderr"]
+
+    nul = done["prints_nul"]
+    assert nul["status"] == "SUCCESS", nul
+    assert nul["stdout"] == "find -print0: a\ufffdb\ufffd"
+    assert nul["result"]["name"] == "x\ufffdy"
+    chunks = api.get(f"/api/executions/{nul['id']}/output/").json()["chunks"]
+    assert "".join(c["text"] for c in chunks if c["stream"] == "stdout") == nul["stdout"]
 
     no_records = api.get("/api/results/", params={"script_name": "exit_code"}).json()
     assert no_records["count"] == 0
