@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 
 PR_SET_PDEATHSIG = 1
 
@@ -58,6 +59,21 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"  {label}: {name}")
     for name in report.deactivated:
         print(f"  deactivated (file gone): {name}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    _setup_django()
+    from scriptdeck.executions.retention import parse_age, purge
+
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as exc:
+        print(f"scriptdeck: --older-than: {exc}", file=sys.stderr)
+        return 2
+
+    report = purge(age, dry_run=args.dry_run)
+    print(("would purge " if args.dry_run else "purged ") + report.summary())
     return 0
 
 
@@ -114,6 +130,8 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.db import close_old_connections
 
+    from scriptdeck.executions import leases
+    from scriptdeck.executions.retention import purge
     from scriptdeck.executions.services import sweep
 
     log = logging.getLogger("scriptdeck.sweeper")
@@ -121,10 +139,28 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     interval = args.interval or settings.SCRIPTDECK_SWEEP_INTERVAL
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    active = None
+    next_purge = 0.0
     while True:
         close_old_connections()
         try:
+            # One sweeper sweeps at a time; the others stand by and take over when its
+            # lease lapses (it stopped renewing for three intervals).
+            holding = leases.acquire("sweeper", me, interval * 3)
+            if holding != active:
+                active = holding
+                log.info("sweeper %s is %s", me, "active" if holding else "standing by")
+            if not holding:
+                if args.once or stop.wait(interval):
+                    return 0
+                continue
             report = sweep()
+            if settings.SCRIPTDECK_RETENTION_DAYS > 0 and time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + 3600
+                purged = purge(timedelta(days=settings.SCRIPTDECK_RETENTION_DAYS))
+                if purged.executions:
+                    log.info("retention: purged %s", purged.summary())
             if report:
                 log.info(
                     "sweep: dispatched %s, still pending %s, worker lost %s",
@@ -135,6 +171,10 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
         except Exception:
             log.exception("sweep failed; trying again in %s s", interval)
         if args.once or stop.wait(interval):
+            try:
+                leases.release("sweeper", me)
+            except Exception:
+                log.warning("could not release the sweeper lease; it lapses by itself")
             return 0
 
 
@@ -356,6 +396,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = sub.add_parser("sync", help="register the scripts in SCRIPTDECK_SCRIPTS_DIR")
     sync.set_defaults(func=cmd_sync)
+
+    purge = sub.add_parser(
+        "purge", help="remove old executions' output, timelines and artifacts (rows stay)"
+    )
+    purge.add_argument("--older-than", required=True, help="an age such as 90d, 12h or 2w")
+    purge.add_argument("--dry-run", action="store_true", help="count, remove nothing")
+    purge.set_defaults(func=cmd_purge)
 
     manage = sub.add_parser("manage", help="a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)

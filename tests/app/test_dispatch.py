@@ -125,3 +125,17 @@ def test_a_waiting_execution_says_what_it_waits_for(synced, alice, alice_client,
     assert [(w["hostname"], w["queues"], w["alive"]) for w in listed] == [
         ("gpu-1@host", ["gpu"], True)
     ]
+
+
+def test_one_sweeper_holds_the_lease_and_another_takes_over_when_it_lapses(db):
+    from scriptdeck.executions import leases
+    from scriptdeck.executions.models import Lease
+
+    assert leases.acquire("sweeper", "host-a:1", 15)
+    assert not leases.acquire("sweeper", "host-b:2", 15)
+    assert leases.acquire("sweeper", "host-a:1", 15)  # the holder renews
+    Lease.objects.filter(name="sweeper").update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert leases.acquire("sweeper", "host-b:2", 15)
+    assert not leases.acquire("sweeper", "host-a:1", 15)
+    leases.release("sweeper", "host-b:2")
+    assert leases.acquire("sweeper", "host-a:1", 15)

@@ -47,3 +47,14 @@ def test_a_bad_boolean_in_the_environment_is_refused_with_the_variable_named(tmp
     assert result.returncode == 2
     assert "SCRIPTDECK_DEBUG must be true or false" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_purge_refuses_a_bad_age_and_counts_in_a_dry_run(tmp_path: Path):
+    env = server_env(tmp_path / "home", tmp_path)
+    bad = scriptdeck(env, "purge", "--older-than", "soon")
+    assert bad.returncode == 2
+    assert "write it like 90d" in bad.stderr
+    assert scriptdeck(env, "manage", "migrate", "--verbosity", "0").returncode == 0
+    dry = scriptdeck(env, "purge", "--older-than", "90d", "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("would purge 0 executions")

@@ -123,6 +123,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "waiting_reason",
             "cancel_requested_at",
             "cancelled_by",
+            "output_purged_at",
             "timeline",
         ]
         read_only_fields = fields

@@ -93,6 +93,9 @@ class TaskExecution(models.Model):
     stderr_bytes = models.BigIntegerField(default=0)
     stdout_dropped = models.BigIntegerField(default=0)
     stderr_dropped = models.BigIntegerField(default=0)
+    output_purged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Output, timeline and artifacts removed by retention."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -212,6 +215,17 @@ class ResultRecord(models.Model):
 
     def __str__(self) -> str:
         return self.scandevresult_filename
+
+
+class Lease(models.Model):
+    """A named role only one process may hold at a time (the sweeper), until it expires."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=255)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder}"
 
 
 class Worker(models.Model):
