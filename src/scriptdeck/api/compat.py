@@ -101,6 +101,9 @@ def script_task_result(request: Request) -> Response:
         return _bad("task_id", "give task_id or execution_id")
     if execution is None or (task_id and execution_id and str(execution.task_id) != task_id):
         return Response({"error": "no such execution"}, status=status.HTTP_404_NOT_FOUND)
+    # A failed attempt that is being retried is not the answer yet: follow to the last one.
+    while execution.retried_by_id is not None:
+        execution = TaskExecution.objects.get(pk=execution.retried_by_id)
     ready = execution.is_finished
     failed = execution.status in (Status.FAILURE, Status.CANCELLED)
     return Response(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
 from scriptdeck.executions import services
 from scriptdeck.executions.models import (
     Artifact,
@@ -30,6 +30,11 @@ class ScriptSerializer(serializers.ModelSerializer):
             "time_limit",
             "queue",
             "max_concurrent",
+            "max_retries",
+            "retry_on",
+            "retry_exit_codes",
+            "retry_backoff",
+            "rerun_on_worker_lost",
             "sha256",
             "size",
             "created_at",
@@ -47,6 +52,21 @@ class ScriptSerializer(serializers.ModelSerializer):
             "updated_at",
             "missing_since",
         ]
+
+    def validate_retry_on(self, value: object) -> list[str]:
+        if not isinstance(value, list) or any(r not in RETRYABLE_REASONS for r in value):
+            raise serializers.ValidationError(
+                f"a list of failure reasons among {', '.join(RETRYABLE_REASONS)}"
+            )
+        return value
+
+    def validate_retry_exit_codes(self, value: object) -> list[int]:
+        if not isinstance(value, list) or any(
+            not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= 255
+            for code in value
+        ):
+            raise serializers.ValidationError("a list of exit codes from 1 to 255")
+        return value
 
     def validate(self, attrs: dict) -> dict:
         soft = attrs.get("soft_time_limit", getattr(self.instance, "soft_time_limit", None))
@@ -95,6 +115,9 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "failure_reason",
             "error_message",
             "attempt",
+            "retry_of",
+            "retried_by",
+            "dispatch_after",
             "parameters",
             "page_context",
             "result",

@@ -6,6 +6,12 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+RETRYABLE_REASONS = ("spawn_failed", "worker_lost", "timeout")
+
+
+def default_retry_reasons() -> list[str]:
+    return ["spawn_failed", "worker_lost"]
+
 
 class Script(models.Model):
     name = models.CharField(
@@ -37,6 +43,27 @@ class Script(models.Model):
         blank=True,
         validators=[MinValueValidator(1)],
         help_text="At most this many runs at once; the rest wait their turn. Empty: no limit.",
+    )
+    max_retries = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Runs again after an infrastructure failure, at most this many times. "
+        "0: never. The script's own failure is never retried unless its exit code is listed.",
+    )
+    retry_on = models.JSONField(
+        default=default_retry_reasons,
+        blank=True,
+        help_text="Failure reasons that are retried: spawn_failed, worker_lost, timeout.",
+    )
+    retry_exit_codes = models.JSONField(
+        default=list, blank=True, help_text="Exit codes the script uses for 'try again later'."
+    )
+    retry_backoff = models.PositiveIntegerField(
+        default=60, help_text="Seconds before the first retry; doubled for each next one."
+    )
+    rerun_on_worker_lost = models.BooleanField(
+        default=False,
+        help_text="When its worker dies or stops mid-run, run it once more (it may have been "
+        "half done: only for scripts safe to run twice).",
     )
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the file at the last sync.")
     size = models.BigIntegerField(default=0)

@@ -57,6 +57,25 @@ class TaskExecution(models.Model):
     )
     error_message = models.TextField(blank=True, default="")
     attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retries",
+        help_text="The first attempt of this run.",
+    )
+    retried_by = models.OneToOneField(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="retry_for",
+        help_text="The attempt that followed this one.",
+    )
+    dispatch_after = models.DateTimeField(
+        null=True, blank=True, help_text="A retry waits for its back-off until then."
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)

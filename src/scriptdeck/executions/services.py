@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -165,8 +166,9 @@ def release(script_id: int) -> list[int]:
             free = max(0, script.max_concurrent - busy)
         else:
             free = waiting.count()
+        due = Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=timezone.now())
         chosen = list(
-            waiting.filter(dispatched_at__isnull=True)
+            waiting.filter(due, dispatched_at__isnull=True)
             .order_by("created_at", "pk")
             .values_list("pk", flat=True)[:free]
         )
@@ -233,6 +235,61 @@ def _after_end(execution_id: int) -> None:
     )
     if script_id is not None:
         transaction.on_commit(lambda: release(script_id))
+
+
+MAX_BACKOFF_SECONDS = 3600
+
+
+def retry_delay(base: int, attempt: int) -> float:
+    """Exponential back-off with ±20 % jitter: base, 2×base, 4×base… capped at an hour."""
+    delay = min(base * 2 ** max(attempt - 1, 0), MAX_BACKOFF_SECONDS)
+    return delay * random.uniform(0.8, 1.2)
+
+
+def _retry_allowed(execution: TaskExecution, script: Script) -> bool:
+    reason = execution.failure_reason
+    limit = script.max_retries
+    if reason in (FailureReason.WORKER_LOST, FailureReason.WORKER_SHUTDOWN):
+        if script.rerun_on_worker_lost:
+            limit = max(limit, 1)
+            allowed = True
+        else:
+            allowed = FailureReason.WORKER_LOST in (script.retry_on or [])
+    elif reason == FailureReason.EXIT_CODE:
+        allowed = execution.exit_code in (script.retry_exit_codes or [])
+    else:
+        allowed = reason in (script.retry_on or []) and reason != FailureReason.SCRIPT_ERROR
+    return allowed and execution.attempt <= limit
+
+
+def _schedule_retry(execution_id: int) -> None:
+    """After a failure the script's policy retries, record the next attempt (in the same
+    transaction as the failure, so it is created once whoever recorded the failure)."""
+    execution = TaskExecution.objects.select_related("script", "user").get(pk=execution_id)
+    script = execution.script
+    if script is None or not script.is_active or execution.status != Status.FAILURE:
+        return
+    if not _retry_allowed(execution, script):
+        return
+    delay = retry_delay(script.retry_backoff, execution.attempt)
+    following = TaskExecution.objects.create(
+        task_id=uuid.uuid4(),
+        script=script,
+        script_name=execution.script_name,
+        script_path=execution.script_path,
+        queue=script.queue,
+        user=execution.user,
+        page_context=execution.page_context,
+        parameters=execution.parameters,
+        attempt=execution.attempt + 1,
+        retry_of_id=execution.retry_of_id or execution.pk,
+        dispatch_after=timezone.now() + timedelta(seconds=delay),
+    )
+    TaskExecution.objects.filter(pk=execution.pk).update(
+        retried_by=following,
+        error_message=f"{execution.error_message}\nRetried as execution {following.pk} "
+        f"(attempt {following.attempt}) after {delay:.0f} s.",
+    )
 
 
 def heartbeat(execution_id: int, pid: int | None = None) -> None:
@@ -302,6 +359,8 @@ def finish(
                 ExecutionEvent.objects.filter(
                     execution_id=execution_id, kind=EventKind.SAMPLE
                 ).delete()
+            if status == Status.FAILURE:
+                _schedule_retry(execution_id)
             _after_end(execution_id)
     return bool(ended)
 
@@ -333,6 +392,7 @@ def fail(
             completed_at=timezone.now(),
         )
         if ended:
+            _schedule_retry(execution_id)
             _after_end(execution_id)
     return bool(ended)
 
@@ -496,6 +556,7 @@ def sweep(limit: int = 500) -> SweepReport:
             Q(dispatched_at__isnull=True, created_at__lt=now - grace)
             | Q(dispatched_at__lt=now - redispatch)
         )
+        .filter(Q(dispatch_after__isnull=True) | Q(dispatch_after__lte=now))
         .order_by("created_at")
         .values_list("pk", "script_id", "script__max_concurrent")[:limit]
     )
