@@ -89,6 +89,7 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    os.environ["SCRIPTDECK_SHUTDOWN_GRACE"] = str(args.shutdown_grace)
     _setup_django()
     from scriptdeck.celery import app
 
@@ -251,7 +252,8 @@ class Supervisor:
         for child in self.children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + self.grace
+        # The worker drains by itself (see executions/lifecycle.py); this is the fallback.
+        deadline = time.monotonic() + self.grace + 5
         worker = self.children.get("worker")
         while time.monotonic() < deadline and any(c.poll() is None for c in self.children.values()):
             time.sleep(0.1)
@@ -288,6 +290,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(set SCRIPTDECK_SCRIPTS_DIR)",
             file=sys.stderr,
         )
+    os.environ["SCRIPTDECK_SHUTDOWN_GRACE"] = str(args.shutdown_grace)  # the worker drains so
     supervisor = Supervisor(grace=args.shutdown_grace)
     supervisor.spawn(
         "web", ["web", "--host", args.host, "--port", str(args.port), "--loglevel", args.loglevel]
@@ -345,6 +348,13 @@ def build_parser() -> argparse.ArgumentParser:
             default=int(_env("SCRIPTDECK_CONCURRENCY", str(_default_concurrency()))),
             help="scripts run at once [SCRIPTDECK_CONCURRENCY]",
         )
+        p.add_argument(
+            "--shutdown-grace",
+            type=float,
+            default=float(_env("SCRIPTDECK_SHUTDOWN_GRACE", "10")),
+            help="on SIGTERM, seconds running scripts get to finish before they are ended "
+            "and recorded as worker_shutdown [SCRIPTDECK_SHUTDOWN_GRACE]",
+        )
 
     def log_option(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -361,12 +371,6 @@ def build_parser() -> argparse.ArgumentParser:
     log_option(serve)
     serve.add_argument("--no-worker", action="store_true", help="serve the web alone")
     serve.add_argument("--no-sweeper", action="store_true", help="run no sweeper here")
-    serve.add_argument(
-        "--shutdown-grace",
-        type=float,
-        default=float(_env("SCRIPTDECK_SHUTDOWN_GRACE", "10")),
-        help="seconds running scripts get to finish on stop [SCRIPTDECK_SHUTDOWN_GRACE]",
-    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a Celery worker alone (for other machines)")

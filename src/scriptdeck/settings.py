@@ -159,6 +159,9 @@ SCRIPTDECK_DISPATCH_GRACE = env_float("SCRIPTDECK_DISPATCH_GRACE", 2.0)
 SCRIPTDECK_REDISPATCH_AFTER = env_float("SCRIPTDECK_REDISPATCH_AFTER", 3600.0)
 SCRIPTDECK_WORKER_LOST_AFTER = env_float("SCRIPTDECK_WORKER_LOST_AFTER", 60.0)
 SCRIPTDECK_HEARTBEAT_INTERVAL = env_float("SCRIPTDECK_HEARTBEAT_INTERVAL", 5.0)
+SCRIPTDECK_SHUTDOWN_GRACE = env_float("SCRIPTDECK_SHUTDOWN_GRACE", 10.0)
+# How long a worker keeps trying to record a finished run while the database is away.
+SCRIPTDECK_DB_RETRY_SECONDS = env_float("SCRIPTDECK_DB_RETRY_SECONDS", 60.0)
 # Output, timelines and artifacts of executions older than this many days are removed by
 # the sweeper (summary rows and result records stay). 0 keeps everything.
 SCRIPTDECK_RETENTION_DAYS = env_float("SCRIPTDECK_RETENTION_DAYS", 0)

@@ -19,6 +19,7 @@ from scriptdeck.runner import RunSpec, UnsupportedScript, build_environment, com
 from . import artifacts, services, uploads
 from .live import LiveSink
 from .models import FailureReason, TaskExecution
+from .persistence import persist
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +97,18 @@ def execute(
         try:
             outcome = run(build_spec(execution, path, run_dir), sink)
         finally:
-            sink.close()
+            sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
         _, left_out = artifacts.collect(
             execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
         )
         if left_out:
             outcome.details["artifacts_left_out"] = left_out
-        if not services.finish(execution_id, outcome, digest, timeline=sink.timeline):
+        finished = persist(
+            lambda: services.finish(execution_id, outcome, digest, timeline=sink.timeline),
+            f"recording the outcome of execution {execution_id}",
+            within=settings.SCRIPTDECK_DB_RETRY_SECONDS,
+        )
+        if not finished:
             log.warning(
                 "execution %s had already ended (cancelled before start, or declared lost) "
                 "when its run finished; its outcome was %s",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
 
 log = logging.getLogger(__name__)
 REGISTRY_INTERVAL = 10.0
@@ -50,3 +51,24 @@ def _on_worker_shutdown(sender: Any = None, **_: Any) -> None:
             workers.stopped(hostname)
         except Exception:
             log.warning("could not record worker %s as stopped", hostname, exc_info=True)
+
+
+@worker_shutting_down.connect
+def _on_worker_shutting_down(sig: str = "", how: str = "", **_: Any) -> None:
+    """Draining: the worker takes no new work and lets running scripts finish, for
+    ``SCRIPTDECK_SHUTDOWN_GRACE`` seconds. Then a cold shutdown ends what still runs,
+    and each of those runs is recorded as ``worker_shutdown`` (re-run by policy)."""
+    if how != "Warm":
+        return
+    from django.conf import settings
+
+    grace = float(getattr(settings, "SCRIPTDECK_SHUTDOWN_GRACE", 10.0))
+    log.info("draining: running scripts get %s s to finish", grace)
+
+    def escalate() -> None:
+        log.warning("drain grace of %s s is over: stopping the scripts still running", grace)
+        os.kill(os.getpid(), signal.SIGQUIT)
+
+    timer = threading.Timer(grace, escalate)
+    timer.daemon = True
+    timer.start()

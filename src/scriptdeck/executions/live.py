@@ -156,7 +156,7 @@ class LiveSink(Sink):
         )
         self.pending_bytes += size
 
-    def flush(self) -> None:
+    def flush(self) -> bool:
         """Write the batch; a failed write is kept and tried again at the next flush."""
         self.last_flush = time.monotonic()
         batch = [e for e in self.pending if e.seq not in self.to_delete]
@@ -170,15 +170,21 @@ class LiveSink(Sink):
             self.pending = batch
             self.pending_bytes = sum(e.raw_bytes for e in batch)
             self.to_delete = stale
-            return
+            return False
         self.pending = []
         self.pending_bytes = 0
         self.to_delete = set()
+        return True
 
-    def close(self) -> None:
-        """Decode what the streams left half-way and write the last batch."""
+    def close(self, within: float = 0.0) -> None:
+        """Decode what the streams left half-way and write the last batch, trying for up to
+        ``within`` seconds while the database is away."""
         for kind, store in self.streams.items():
             tail = store.decoder.decode(b"", final=True)
             if tail:
                 self._add_output(kind, tail, 0)
-        self.flush()
+        deadline = time.monotonic() + within
+        pause = 0.5
+        while not self.flush() and time.monotonic() + pause < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
