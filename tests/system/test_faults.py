@@ -233,3 +233,73 @@ def test_each_execution_runs_only_on_a_worker_serving_its_queue(
         assert execution["status"] == "SUCCESS", execution
         assert execution["queue"] == queue
         assert execution["worker_host"] == f"w-{queue}@test"
+
+
+def test_a_submit_while_the_broker_is_down_runs_once_the_broker_is_back(
+    stack: ProcessStack, tmp_path: Path, postgres_url: str, redis_server: PrivateRedis
+):
+    server = web(stack, tmp_path, postgres_url, redis_server.url)
+    api = server.api
+    worker(stack, server, "patient")
+    redis_server.stop()
+    accepted = api.submit("logged")
+    assert accepted["status"] == "PENDING"
+    assert api.execution(accepted["id"])["dispatched_at"] is None
+    redis_server.start()
+    ended = api.wait(accepted["id"], timeout=90)
+    assert ended["status"] == "SUCCESS", ended
+    assert (server.scripts_dir / "logged.runs").read_text().split() == [str(accepted["id"])]
+
+
+def test_a_thousand_submissions_from_twenty_clients_all_end_each_run_once(
+    stack: ProcessStack, tmp_path: Path, postgres_url: str, redis_server: PrivateRedis
+):
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    server = web(stack, tmp_path, postgres_url, redis_server.url)
+    api = server.api
+    worker(stack, server, "load-a", n=2)
+    worker(stack, server, "load-b", n=2)
+    headers = {"Authorization": f"Token {api.token}"}
+    latencies: list[float] = []
+    statuses: list[int] = []
+    ids: list[int] = []
+
+    def client(_: int) -> None:
+        with httpx.Client(base_url=api.base_url, headers=headers, timeout=60) as http:
+            for _ in range(50):
+                began = time.monotonic()
+                response = http.post(
+                    "/api/executions/", json={"script": "logged", "parameters": {"seconds": 0}}
+                )
+                latencies.append(time.monotonic() - began)
+                statuses.append(response.status_code)
+                if response.status_code == 202:
+                    ids.append(response.json()["id"])
+
+    with ThreadPoolExecutor(20) as pool:
+        list(pool.map(client, range(20)))
+    assert [s for s in statuses if s >= 500] == []
+    assert statuses.count(202) == 1000
+    latencies.sort()
+    print(
+        f"\nsubmit latency over 1000 submissions from 20 clients: "
+        f"p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.0f} ms"
+    )
+    deadline = time.monotonic() + 600
+    while True:
+        page = api.get(
+            "/api/executions/", params={"status": ["PENDING", "STARTED"], "page_size": 1}
+        ).json()
+        if page["count"] == 0:
+            break
+        assert time.monotonic() < deadline, f"{page['count']} executions never ended"
+        time.sleep(1)
+    failed = api.get("/api/executions/", params={"status": ["FAILURE", "CANCELLED"]}).json()
+    assert failed["count"] == 0, failed["results"][:3]
+    runs = (server.scripts_dir / "logged.runs").read_text().split()
+    assert sorted(runs) == sorted(str(i) for i in ids)  # every one ran, exactly once
