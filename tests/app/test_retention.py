@@ -84,3 +84,23 @@ def test_ages_are_read_in_days_hours_minutes_and_weeks(text, seconds):
 def test_a_bad_age_says_how_to_write_one():
     with pytest.raises(ValueError, match="write it like 90d"):
         parse_age("ninety days")
+
+
+def test_the_admin_shows_how_much_space_each_scripts_history_takes(
+    synced, scripts_dir, alice, admin_user, broker, client
+):
+    run_reporting_script(scripts_dir, alice)
+    client.force_login(admin_user)
+    page = client.get("/admin/catalog/script/?o=8")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "history size" in text.lower()
+    script = Script.objects.get(name="writes")
+    from django.contrib import admin as django_admin
+
+    from scriptdeck.catalog.admin import ScriptAdmin
+
+    annotated = ScriptAdmin(Script, django_admin.site).get_queryset(page.wsgi_request)
+    size = annotated.get(pk=script.pk).history_bytes
+    stored = len("some output\n") * 2 + len("data")  # the row's stdout, its chunk, the artifact
+    assert size == stored
