@@ -12,6 +12,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC
 from pathlib import Path
 
 import psutil
@@ -203,11 +204,11 @@ def test_redis_restarting_with_runs_queued_loses_none_and_runs_none_twice(
     running = [api.submit("logged", {"seconds": 4})["id"] for _ in range(2)]
     for execution_id in running:
         api.wait_status(execution_id, ("STARTED",), timeout=30)
-    queued = [api.submit("logged", {"seconds": 0.1})["id"] for _ in range(20)]
+    queued = [api.submit("logged", {"seconds": 0.1})["id"] for _ in range(50)]
     redis_server.stop()  # it keeps nothing on disk: the queued messages are gone
     redis_server.start()
     ended = [api.wait(i, timeout=120) for i in running + queued]
-    assert [e["status"] for e in ended] == ["SUCCESS"] * 22, [
+    assert [e["status"] for e in ended] == ["SUCCESS"] * 52, [
         (e["id"], e["status"], e["error_message"]) for e in ended if e["status"] != "SUCCESS"
     ]
     runs = (server.scripts_dir / "logged.runs").read_text().split()
@@ -256,6 +257,7 @@ def test_a_thousand_submissions_from_twenty_clients_all_end_each_run_once(
 ):
     import statistics
     from concurrent.futures import ThreadPoolExecutor
+    from datetime import datetime
 
     import httpx
 
@@ -280,6 +282,7 @@ def test_a_thousand_submissions_from_twenty_clients_all_end_each_run_once(
                 if response.status_code == 202:
                     ids.append(response.json()["id"])
 
+    first_at = datetime.now(UTC).isoformat()
     with ThreadPoolExecutor(20) as pool:
         list(pool.map(client, range(20)))
     assert [s for s in statuses if s >= 500] == []
@@ -299,7 +302,11 @@ def test_a_thousand_submissions_from_twenty_clients_all_end_each_run_once(
             break
         assert time.monotonic() < deadline, f"{page['count']} executions never ended"
         time.sleep(1)
-    failed = api.get("/api/executions/", params={"status": ["FAILURE", "CANCELLED"]}).json()
-    assert failed["count"] == 0, failed["results"][:3]
+    # The module's database holds other tests' runs too: look at these submissions only.
+    ended = api.get(
+        "/api/executions/",
+        params={"script": "logged", "status": "SUCCESS", "created_after": first_at},
+    ).json()
+    assert ended["count"] == 1000
     runs = (server.scripts_dir / "logged.runs").read_text().split()
     assert sorted(runs) == sorted(str(i) for i in ids)  # every one ran, exactly once
