@@ -303,3 +303,15 @@ def test_nul_characters_in_output_and_result_are_stored_replaced(
     assert execution.stdout == "a\ufffdb\n"
     stored = ExecutionEvent.objects.filter(execution=execution, kind=EventKind.STDOUT)
     assert "".join(e.text for e in stored) == "a\ufffdb\n"
+
+
+def test_messages_of_a_limited_script_start_its_runs_in_submission_order(synced, alice, broker):
+    script = Script.objects.get(name="fails")
+    script.max_concurrent = 2
+    script.save()
+    first, second, third = (services.submit(script=script, user=alice) for _ in range(3))
+    services.release(script.pk)
+    # The second's message is taken first (another worker was quicker): the first starts.
+    assert services.start(second.pk, "w1", 1).pk == first.pk
+    assert services.start(first.pk, "w2", 2).pk == second.pk
+    assert TaskExecution.objects.get(pk=third.pk).status == Status.PENDING

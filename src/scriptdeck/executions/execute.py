@@ -75,6 +75,7 @@ def execute(
     if execution is None:
         log.info("execution %s is not PENDING any more; nothing to do", execution_id)
         return "skipped"
+    execution_id = execution.pk  # a limited script's message may start an older run
     if execution.script is None:
         services.fail(execution_id, FailureReason.SCRIPT_MISSING, "The script was deleted.")
         return "failed"

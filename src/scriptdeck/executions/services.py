@@ -189,31 +189,45 @@ def release(script_id: int) -> list[int]:
 
 
 def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution | None:
-    """PENDING → STARTED, or None when it already started or ended (a duplicate delivery).
+    """PENDING → STARTED, or None when there is nothing to start (a duplicate delivery).
 
-    For a script with a concurrency limit the slot is checked under a lock on the script's
-    row; with no slot free the execution goes back to waiting (it is released later).
+    For a script with a concurrency limit, a message is a claim on one slot, not on one
+    run: under a lock on the script's row it starts the *oldest* sent run of that script.
+    Two messages taken by two workers at once thus still start their runs in submission
+    order, and every message starts one run. With no slot free, the newest sent run goes
+    back to waiting (it is released when a slot frees up).
     """
-    now = timezone.now()
     with transaction.atomic():
         row = (
-            TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING)
-            .values("script_id", "script__max_concurrent")
+            TaskExecution.objects.filter(pk=execution_id)
+            .values("status", "script_id", "script__max_concurrent")
             .first()
         )
         if row is None:
             return None
-        limit = row["script__max_concurrent"]
-        if limit:
-            Script.objects.select_for_update().filter(pk=row["script_id"]).first()
-            running = TaskExecution.objects.filter(
-                script_id=row["script_id"], status=Status.STARTED
-            ).count()
-            if running >= limit:
-                TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
-                    dispatched_at=None
-                )
+        own_pending = row["status"] == Status.PENDING
+        if not row["script__max_concurrent"]:
+            if not own_pending:
                 return None
+        else:
+            script_id = row["script_id"]
+            Script.objects.select_for_update().filter(pk=script_id).first()
+            sent = TaskExecution.objects.filter(
+                script_id=script_id, status=Status.PENDING, dispatched_at__isnull=False
+            )
+            running = TaskExecution.objects.filter(
+                script_id=script_id, status=Status.STARTED
+            ).count()
+            if running >= row["script__max_concurrent"]:
+                newest = sent.order_by("-created_at", "-pk").values_list("pk", flat=True).first()
+                if newest is not None:
+                    TaskExecution.objects.filter(pk=newest).update(dispatched_at=None)
+                return None
+            oldest = sent.order_by("created_at", "pk").values_list("pk", flat=True).first()
+            if oldest is None and not own_pending:
+                return None
+            execution_id = oldest if oldest is not None else execution_id
+        now = timezone.now()  # taken under the lock: start times follow the claim order
         claimed = TaskExecution.objects.filter(pk=execution_id, status=Status.PENDING).update(
             status=Status.STARTED,
             started_at=now,
