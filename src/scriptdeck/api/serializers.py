@@ -5,11 +5,12 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
-from scriptdeck.executions import services
+from scriptdeck.executions import services, workers
 from scriptdeck.executions.models import (
     Artifact,
     ExecutionEvent,
     ResultRecord,
+    Status,
     TaskExecution,
     Upload,
     Worker,
@@ -98,7 +99,12 @@ class ExecutionSerializer(serializers.ModelSerializer):
         return services.queue_position(execution)
 
     def get_waiting_reason(self, execution: TaskExecution) -> str | None:
-        return services.waiting_reason(execution)
+        if execution.status != Status.PENDING:
+            return None
+        # Read once per response, not once per waiting execution of a page.
+        if "live_workers" not in self.context:
+            self.context["live_workers"] = workers.live()
+        return services.waiting_reason(execution, self.context["live_workers"])
 
     class Meta:
         model = TaskExecution

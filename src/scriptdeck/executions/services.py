@@ -469,13 +469,18 @@ def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int
             ExecutionEvent.objects.bulk_create(events)
 
 
-def waiting_reason(execution: TaskExecution) -> str | None:
-    """Why a PENDING execution has not started, in a sentence."""
+def waiting_reason(execution: TaskExecution, live: list[Any] | None = None) -> str | None:
+    """Why a PENDING execution has not started, in a sentence.
+
+    ``live``: the live workers, when the caller already read them (a list of many).
+    """
     if execution.status != Status.PENDING:
         return None
-    from . import workers
+    if live is None:
+        from . import workers
 
-    serving = [w for w in workers.live() if execution.queue in (w.queues or [])]
+        live = workers.live()
+    serving = [w for w in live if execution.queue in (w.queues or [])]
     if not serving:
         return f"waiting for a worker on queue {execution.queue}"
     limit = execution.script.max_concurrent if execution.script else None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import signal
 import sys
 from dataclasses import dataclass, field
 
@@ -208,10 +207,3 @@ class ProcessTree:
         psutil.wait_procs(live, timeout=5)
         self.alive()
         return count
-
-
-def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -7,7 +7,7 @@ import os
 import stat
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -103,4 +103,3 @@ class RunSpec:
     # SIGTERM → SIGKILL grace for processes left behind, and the steps of a cancel.
     cleanup_grace: float = 1.0
     cancel_steps: tuple[float, float] = (1.0, 1.0)
-    extra: dict[str, Any] = field(default_factory=dict)
