@@ -15,19 +15,27 @@ ENVIRONMENT_ALLOWLIST = ("PATH", "HOME", "LANG", "TZ")
 ENVIRONMENT_PREFIX_ALLOWLIST = ("LC_",)
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 DEFAULT_OUTPUT_LIMIT = 10 * 1024 * 1024
+# Started in place of a script that defines main(...): it runs the file, then calls main.
+ENTRY_FILE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sdk", "entry.py"
+)
 
 
 class UnsupportedScript(ValueError):
     """The file is not something the runner knows how to start."""
 
 
-def command_for(path: str | Path, python: str | None = None) -> list[str]:
+def command_for(path: str | Path, python: str | None = None, entrypoint: bool = False) -> list[str]:
     """The argv that runs ``path``: Python for ``.py``, bash for ``.sh``, else its shebang.
 
+    ``entrypoint`` (a ``.py`` file with a ``main(...)`` and no ``__main__`` block) starts
+    :data:`ENTRY_FILE`, which runs the file and then calls ``main(**parameters)``.
     Raises :class:`UnsupportedScript` with a sentence saying why, before anything is queued.
     """
     file = Path(path)
     if file.suffix == ".py":
+        if entrypoint:
+            return [python or sys.executable, ENTRY_FILE, str(file)]
         return [python or sys.executable, str(file)]
     if file.suffix == ".sh":
         return ["bash", str(file)]
