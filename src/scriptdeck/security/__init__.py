@@ -1,0 +1,1 @@
+"""Keeping secrets: encryption at rest, masking in output."""
