@@ -41,15 +41,17 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "django_filters",
     "scriptdeck.catalog",
+    "scriptdeck.access",
     "scriptdeck.executions",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "scriptdeck.api.limits.BodyLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +62,51 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "scriptdeck.urls"
+
+# --- sign-in and security headers
+# LDAP or OIDC: add their backend (django-auth-ldap, mozilla-django-oidc) before this one;
+# see docs/configuration.md.
+AUTHENTICATION_BACKENDS = [
+    b.strip()
+    for b in env_str(
+        "SCRIPTDECK_AUTH_BACKENDS", "scriptdeck.access.signin.ThrottledModelBackend"
+    ).split(",")
+    if b.strip()
+]
+SCRIPTDECK_LOGIN_ATTEMPTS = env_int("SCRIPTDECK_LOGIN_ATTEMPTS", 5)
+SCRIPTDECK_LOGIN_WINDOW = env_int("SCRIPTDECK_LOGIN_WINDOW", 900)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("SCRIPTDECK_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],  # component libraries set style attributes
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Request bodies other than uploads: at most this many bytes, JSON nested at most so deep.
+SCRIPTDECK_MAX_BODY_BYTES = env_int("SCRIPTDECK_MAX_BODY_BYTES", 1024 * 1024)
+SCRIPTDECK_MAX_JSON_DEPTH = env_int("SCRIPTDECK_MAX_JSON_DEPTH", 32)
+SCRIPTDECK_MAX_PARAMETERS = env_int("SCRIPTDECK_MAX_PARAMETERS", 200)
+DATA_UPLOAD_MAX_MEMORY_SIZE = SCRIPTDECK_MAX_BODY_BYTES
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Encryption at rest of script variables and secret parameters. Empty: derived from
+# SECRET_KEY. Comma-separated: the first encrypts, all decrypt (key rotation).
+SCRIPTDECK_ENCRYPTION_KEY = env_str("SCRIPTDECK_ENCRYPTION_KEY", "")
 ASGI_APPLICATION = "scriptdeck.asgi.application"
 
 TEMPLATES = [
@@ -112,8 +159,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # --- API
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "scriptdeck.access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
+    ],
+    # JSON only: the browsable API's pages carry inline script, which the CSP forbids.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "scriptdeck.api.limits.LimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

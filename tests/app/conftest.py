@@ -70,13 +70,29 @@ def admin_user(db):
 
 
 @pytest.fixture
-def alice(db):
-    return get_user_model().objects.create_user("alice", "", "alice-pass-1")
+def runners(db):
+    """A group that may run every script: what most tests' users need."""
+    from django.contrib.auth.models import Group
+
+    from scriptdeck.access.models import Level, ScriptGrant
+
+    group = Group.objects.create(name="runners")
+    ScriptGrant.objects.create(script=None, group=group, level=Level.RUN)
+    return group
 
 
 @pytest.fixture
-def bob(db):
-    return get_user_model().objects.create_user("bob", "", "bob-pass-1")
+def alice(db, runners):
+    user = get_user_model().objects.create_user("alice", "", "alice-pass-1")
+    user.groups.add(runners)
+    return user
+
+
+@pytest.fixture
+def bob(db, runners):
+    user = get_user_model().objects.create_user("bob", "", "bob-pass-1")
+    user.groups.add(runners)
+    return user
 
 
 def client_for(user) -> APIClient:

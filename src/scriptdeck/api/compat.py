@@ -10,13 +10,15 @@ from rest_framework.decorators import api_view
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from scriptdeck.access import audit
+from scriptdeck.access import permissions as access
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
 
 from .errors import refusal
-from .views import visible_executions
+from .views import require_run, visible_executions
 
 
 class CompatExecuteSerializer(serializers.Serializer):
@@ -58,6 +60,15 @@ def execute_script(request: Request) -> Response:
         resolved = resolve_request(
             data.get("script_id"), data.get("script_name"), data.get("script_path")
         )
+        if not access.scripts_for(request.user).filter(pk=resolved.script.pk).exists():
+            # Reported exactly like a script that does not exist.
+            given = data.get("script_id")
+            raise ScriptNotFound(
+                f"no active script with id {given}"
+                if given not in (None, "")
+                else f"no script named {data.get('script_name')!r}"
+            )
+        require_run(request.user, resolved.script)
         execution = services.submit(
             script=resolved.script,
             parameters=data.get("parameters") or {},
@@ -65,6 +76,7 @@ def execute_script(request: Request) -> Response:
             user=request.user,
             run_name=resolved.run_name,
             path=resolved.path,
+            origin_ip=audit.client_ip(request),
         )
     except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
         return refusal(exc, path_field="script_path")

@@ -12,9 +12,7 @@ from scriptdeck.executions.services import SubmitError
 
 def refusal(exc: Exception, path_field: str = "script") -> Response:
     if isinstance(exc, SubmitError):
-        return Response(
-            {exc.field: [exc.message], "error": exc.message}, status.HTTP_400_BAD_REQUEST
-        )
+        return Response({**exc.errors, "error": exc.message}, status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, PathRefused):
         return Response({path_field: [str(exc)], "error": str(exc)}, status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ScriptNotFound):

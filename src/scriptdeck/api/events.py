@@ -21,10 +21,12 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 
+from scriptdeck.access import permissions
+from scriptdeck.access.authentication import ApiTokenAuthentication
 from scriptdeck.executions.models import (
     TERMINAL_STATUSES,
     EventKind,
@@ -261,17 +263,16 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
 
 
 def _authorize(request: HttpRequest, pk: int) -> tuple[int, str]:
-    drf_request = Request(request, authenticators=[TokenAuthentication(), SessionAuthentication()])
+    drf_request = Request(
+        request, authenticators=[ApiTokenAuthentication(), SessionAuthentication()]
+    )
     try:
         user = drf_request.user
     except APIException as exc:
         return 401, str(exc.detail)
     if not user or not user.is_authenticated:
         return 401, "Authentication credentials were not provided."
-    executions = TaskExecution.objects.filter(pk=pk)
-    if not user.is_staff:
-        executions = executions.filter(user=user)
-    if not executions.exists():
+    if not permissions.executions_for(user, TaskExecution.objects.filter(pk=pk)).exists():
         return 404, "Not found."
     return 200, ""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from scriptdeck.access import permissions
 from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
+from scriptdeck.catalog.schema import check_schema
 from scriptdeck.executions import services, workers
 from scriptdeck.executions.models import (
     Artifact,
@@ -17,7 +20,62 @@ from scriptdeck.executions.models import (
 )
 
 
+def public_schema(schema: dict) -> dict:
+    """The schema as shown: a secret parameter's default is never shown."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return schema or {}
+    shown = {}
+    for name, spec in properties.items():
+        if isinstance(spec, dict) and spec.get("secret") and "default" in spec:
+            spec = {key: value for key, value in spec.items() if key != "default"}
+        shown[name] = spec
+    return {**schema, "properties": shown}
+
+
 class ScriptSerializer(serializers.ModelSerializer):
+    parameter_schema = serializers.SerializerMethodField(
+        help_text="The effective JSON Schema of the parameters (properties, required); empty "
+        "when the script takes free-form parameters."
+    )
+    parameter_schema_override = serializers.JSONField(
+        source="parameter_schema",
+        required=False,
+        help_text="A schema set by a manager; it replaces what the file declares. {}: none.",
+    )
+    schema_source = serializers.SerializerMethodField()
+    my_level = serializers.SerializerMethodField(
+        help_text="What you may do with it: view, run or manage."
+    )
+    argv = serializers.ListField(
+        child=serializers.CharField(max_length=4096, allow_blank=True),
+        max_length=200,
+        required=False,
+    )
+
+    @extend_schema_field({"type": "object", "additionalProperties": True, "properties": {}})
+    def get_parameter_schema(self, script: Script) -> dict:
+        return public_schema(script.effective_schema)
+
+    def get_schema_source(self, script: Script) -> str:
+        return "override" if script.parameter_schema else script.schema_source
+
+    @extend_schema_field({"type": "string", "enum": ["view", "run", "manage"], "nullable": True})
+    def get_my_level(self, script: Script) -> str | None:
+        levels = self.context.get("levels")
+        if levels is None:
+            request = self.context.get("request")
+            levels = self.context["levels"] = permissions.Levels(getattr(request, "user", None))
+        return permissions.level_name(levels.of(script))
+
+    def validate_parameter_schema_override(self, value: object) -> dict:
+        if value in (None, ""):
+            return {}
+        problems = check_schema(value)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value  # type: ignore[return-value]
+
     class Meta:
         model = Script
         fields = [
@@ -27,6 +85,12 @@ class ScriptSerializer(serializers.ModelSerializer):
             "description",
             "is_active",
             "parameter_schema",
+            "parameter_schema_override",
+            "schema_source",
+            "schema_problems",
+            "entrypoint",
+            "argv",
+            "my_level",
             "soft_time_limit",
             "time_limit",
             "queue",
@@ -46,7 +110,8 @@ class ScriptSerializer(serializers.ModelSerializer):
             "id",
             "name",
             "path",
-            "parameter_schema",
+            "schema_problems",
+            "entrypoint",
             "sha256",
             "size",
             "created_at",

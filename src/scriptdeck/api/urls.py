@@ -1,9 +1,8 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from . import compat, events, views
+from . import accounts, compat, events, views
 
 router = DefaultRouter()
 router.register("scripts", views.ScriptViewSet, basename="script")
@@ -11,9 +10,14 @@ router.register("executions", views.ExecutionViewSet, basename="execution")
 router.register("results", views.ResultRecordViewSet, basename="result")
 router.register("uploads", views.UploadViewSet, basename="upload")
 router.register("workers", views.WorkerViewSet, basename="worker")
+router.register("tokens", accounts.ApiTokenViewSet, basename="token")
+router.register("audit", accounts.AuditEventViewSet, basename="audit")
 
 api_urlpatterns = [
-    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("auth/token/", accounts.ObtainTokenView.as_view(), name="auth-token"),
+    path("auth/login/", accounts.LoginView.as_view(), name="auth-login"),
+    path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
+    path("auth/me/", accounts.MeView.as_view(), name="auth-me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("executions/<int:pk>/events/", events.execution_events, name="execution-events"),
     path("", include(router.urls)),

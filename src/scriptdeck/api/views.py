@@ -10,12 +10,16 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from scriptdeck.access import audit
+from scriptdeck.access import permissions as access
+from scriptdeck.access.models import Level
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
@@ -40,46 +44,66 @@ from .serializers import (
 OUTPUT_PAGE = 1000
 
 
-class StaffCanEdit(permissions.BasePermission):
-    """Everyone signed in reads; only staff change a script's settings."""
-
-    def has_permission(self, request: Request, view: object) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return bool(request.user and request.user.is_authenticated)
-        return bool(request.user and request.user.is_staff)
-
-
 class ScriptViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Script.objects.all()
+    """The scripts you may see; a manager of a script may change its settings."""
+
     serializer_class = ScriptSerializer
-    permission_classes = [StaffCanEdit]
     http_method_names = ["get", "patch", "head", "options"]
     filter_backends = [DjangoFilterBackend]
     filterset_fields = ["is_active", "queue", "name"]
 
+    def get_queryset(self) -> QuerySet[Script]:
+        return access.scripts_for(self.request.user)
+
+    def perform_update(self, serializer: ScriptSerializer) -> None:
+        script = serializer.instance
+        if not access.can(self.request.user, script, Level.MANAGE):
+            raise PermissionDenied("changing a script's settings needs the manage permission")
+        before = {name: getattr(script, name) for name in serializer.validated_data}
+        serializer.save()
+        changes = {
+            name: {"from": before[name], "to": value}
+            for name, value in serializer.validated_data.items()
+            if before[name] != value
+        }
+        if changes:
+            audit.record(
+                audit.Action.SCRIPT_CHANGE,
+                actor=self.request.user,
+                target=script,
+                request=self.request,
+                changes=changes,
+            )
+
 
 def visible_executions(request: Request) -> QuerySet[TaskExecution]:
     queryset = TaskExecution.objects.select_related("user", "script")
-    if not request.user.is_authenticated:
-        return queryset.none()
-    if request.user.is_staff:
-        return queryset
-    return queryset.filter(user=request.user)
+    return access.executions_for(request.user, queryset)
 
 
-def find_script(reference: str) -> Script:
+def find_script(reference: str, user: object) -> Script:
+    """The active script ``reference`` names, if ``user`` may run it.
+
+    A script the user may not see is reported exactly like one that does not exist.
+    """
     reference = str(reference).strip()
-    query = Script.objects.filter(is_active=True)
+    query = access.scripts_for(user).filter(is_active=True)
     script = query.filter(pk=int(reference)).first() if reference.isdigit() else None
     script = script or query.filter(name=reference).first()
     if script is None:
         raise ScriptNotFound(f"no active script with id or name {reference!r}")
+    require_run(user, script)
     return script
+
+
+def require_run(user: object, script: Script) -> None:
+    if not access.can(user, script, Level.RUN):
+        raise PermissionDenied(f"you may see {script.name!r} but not run it")
 
 
 class ExecutionViewSet(
@@ -108,10 +132,11 @@ class ExecutionViewSet(
         data = submitted.validated_data
         try:
             execution = services.submit(
-                script=find_script(data["script"]),
+                script=find_script(data["script"], request.user),
                 parameters=data["parameters"],
                 page_context=data["page_context"],
                 user=request.user,
+                origin_ip=audit.client_ip(request),
             )
         except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
             return refusal(exc)
@@ -157,18 +182,56 @@ class ExecutionViewSet(
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         """Cancel: a waiting execution never runs; a running one is stopped within seconds."""
         execution = self.get_object()
+        level = access.level_for(request.user, execution.script) if execution.script else 0
+        owner = execution.user_id == request.user.pk
+        if level < Level.RUN or not (owner or level >= Level.MANAGE):
+            raise PermissionDenied(
+                "cancelling needs the run permission on the script, and to be the one who "
+                "started it or to manage the script"
+            )
         try:
             now = services.cancel(execution.pk, request.user)
         except services.CancelRefused as exc:
             return Response(
                 {"status": exc.status, "detail": str(exc)}, status=status.HTTP_409_CONFLICT
             )
+        audit.record(
+            audit.Action.CANCEL,
+            actor=request.user,
+            target=execution,
+            request=request,
+            script=execution.script_name,
+            status_then=now,
+        )
         detail = (
             "cancelled before it started"
             if now == "CANCELLED"
             else "the worker is stopping it; it ends CANCELLED"
         )
         return Response({"status": now, "detail": detail}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: ExecutionSerializer})
+    @action(detail=True, methods=["post"])
+    def rerun(self, request: Request, pk: str | None = None) -> Response:
+        """Run the same script again with the same parameters (secrets included) and context."""
+        execution = self.get_object()
+        script = execution.script
+        if script is None or not script.is_active:
+            return refusal(ScriptNotFound(f"script {execution.script_name!r} is gone"))
+        require_run(request.user, script)
+        try:
+            again = services.submit(
+                script=script,
+                parameters=execution.parameters,
+                page_context=execution.page_context,
+                user=request.user,
+                run_name=execution.script_name,
+                origin_ip=audit.client_ip(request),
+                secret_parameters=execution.secret_parameters,
+            )
+        except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
+            return refusal(exc)
+        return Response(ExecutionSerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: ArtifactSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None)
@@ -251,7 +314,9 @@ class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):
         records = ResultRecord.objects.select_related("execution")
         if self.request.user.is_staff:
             return records
-        return records.filter(execution__user=self.request.user)
+        return records.filter(
+            execution__in=access.executions_for(self.request.user, TaskExecution.objects.all())
+        )
 
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> HttpResponse:

@@ -1,3 +1,9 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.db.models import IntegerField, OuterRef, QuerySet, Subquery, Sum
@@ -5,7 +11,64 @@ from django.db.models.functions import Coalesce, Length
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
-from .models import Script
+from .models import Script, ScriptVariable
+from .schema import check_schema
+
+
+def _audit(request: HttpRequest, action: str, target: Any, **detail: Any) -> None:
+    # The audit log belongs to the access layer; the admin is a view over every app.
+    from scriptdeck.access import audit
+
+    audit.record(
+        getattr(audit.Action, action), actor=request.user, target=target, request=request, **detail
+    )
+
+
+class ScriptVariableForm(forms.ModelForm):
+    """The value is written, never shown back: leave it empty to keep the stored one."""
+
+    value = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted. Empty keeps the current value.",
+    )
+
+    class Meta:
+        model = ScriptVariable
+        fields = ["name", "value", "is_secret"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not self.instance.pk and not data.get("value"):
+            self.add_error("value", "A new variable needs a value.")
+        return data
+
+    def save(self, commit: bool = True) -> ScriptVariable:
+        from scriptdeck.security.crypto import encrypt_text
+
+        value = self.cleaned_data.get("value")
+        if value:
+            self.instance.value_encrypted = encrypt_text(value)
+        return super().save(commit)
+
+
+class ScriptVariableInline(admin.TabularInline):
+    model = ScriptVariable
+    form = ScriptVariableForm
+    extra = 0
+
+
+class ScriptAdminForm(forms.ModelForm):
+    class Meta:
+        model = Script
+        fields = "__all__"
+
+    def clean_parameter_schema(self) -> dict:
+        value = self.cleaned_data.get("parameter_schema") or {}
+        problems = check_schema(value)
+        if problems:
+            raise forms.ValidationError(problems)
+        return value
 
 
 def _per_script(model: type, field: object) -> Subquery:
@@ -21,6 +84,8 @@ def _per_script(model: type, field: object) -> Subquery:
 
 @admin.register(Script)
 class ScriptAdmin(admin.ModelAdmin):
+    form = ScriptAdminForm
+    inlines = [ScriptVariableInline]
     list_display = [
         "name",
         "is_active",
@@ -36,6 +101,10 @@ class ScriptAdmin(admin.ModelAdmin):
     readonly_fields = [
         "name",
         "path",
+        "effective_parameters",
+        "schema_source",
+        "schema_problems",
+        "entrypoint",
         "sha256",
         "size",
         "created_at",
@@ -56,7 +125,12 @@ class ScriptAdmin(admin.ModelAdmin):
         "retry_exit_codes",
         "retry_backoff",
         "rerun_on_worker_lost",
+        "effective_parameters",
+        "schema_source",
+        "schema_problems",
+        "entrypoint",
         "parameter_schema",
+        "argv",
         "sha256",
         "size",
         "created_at",
@@ -83,6 +157,23 @@ class ScriptAdmin(admin.ModelAdmin):
                 + _per_script(apps.get_model("executions", "Artifact"), "size")
             )
         )
+
+    @admin.display(description="parameters in effect")
+    def effective_parameters(self, script: Script) -> str:
+        return json.dumps(script.effective_schema, ensure_ascii=False, indent=2)
+
+    def save_model(self, request: HttpRequest, obj: Script, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if form.changed_data:
+            _audit(request, "SCRIPT_CHANGE", obj, changed=sorted(form.changed_data))
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        touched = [v.name for v in formset.new_objects + [o for o, _ in formset.changed_objects]]
+        removed = [v.name for v in formset.deleted_objects]
+        if touched or removed:
+            # Names only: a variable's value never reaches the log.
+            _audit(request, "VARIABLE_CHANGE", form.instance, set=touched, removed=removed)
 
     @admin.display(description="history size", ordering="history_bytes")
     def history_size(self, script: Script) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
 RETRYABLE_REASONS = ("spawn_failed", "worker_lost", "timeout")
+RESERVED_VARIABLES = frozenset(
+    {"PAGE_CONTEXT", "EXECUTION_ID", "PYTHONPATH", "PYTHONUNBUFFERED", "PYTHONIOENCODING"}
+)
 
 
 def default_retry_reasons() -> list[str]:
@@ -22,7 +26,30 @@ class Script(models.Model):
     )
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
-    parameter_schema = models.JSONField(default=dict, blank=True)
+    parameter_schema = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Edited here, it replaces what the script declares. Empty: the script's own.",
+    )
+    declared_schema = models.JSONField(
+        default=dict, blank=True, editable=False, help_text="Read from the file at the last sync."
+    )
+    schema_source = models.CharField(
+        max_length=10, blank=True, editable=False, help_text="sidecar, declared or inferred."
+    )
+    schema_problems = models.JSONField(default=list, blank=True, editable=False)
+    entrypoint = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The script defines main(...) and no __main__ block: the SDK calls main.",
+    )
+    argv = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='Command-line arguments, each its own item; an item "{name}" is replaced by '
+        "that parameter's value (a list gives one argument per element). Parameters reach "
+        "the command line only this way.",
+    )
     soft_time_limit = models.PositiveIntegerField(
         default=540,
         validators=[MinValueValidator(1)],
@@ -82,3 +109,39 @@ class Script(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def effective_schema(self) -> dict:
+        """The admin's schema when set, else the one the file declares or implies."""
+        return self.parameter_schema or self.declared_schema or {}
+
+
+class ScriptVariable(models.Model):
+    """An environment variable given to every run of a script, encrypted at rest.
+
+    Never returned by the API; a secret one is masked wherever the script prints it.
+    """
+
+    script = models.ForeignKey(Script, on_delete=models.CASCADE, related_name="variables")
+    name = models.CharField(
+        max_length=100,
+        validators=[
+            RegexValidator(r"^[A-Za-z_][A-Za-z0-9_]*$", "Letters, digits and _; not a digit first.")
+        ],
+    )
+    value_encrypted = models.TextField(editable=False)
+    is_secret = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["script", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["script", "name"], name="one_variable_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.script}: {self.name}"
+
+    def clean(self) -> None:
+        if self.name in RESERVED_VARIABLES or self.name.startswith(("SCRIPT_", "SCRIPTDECK_")):
+            raise ValidationError({"name": "This name is set by scriptdeck for every run."})

@@ -11,6 +11,7 @@ from django.utils import timezone
 from .discovery import describe, is_script, iter_script_files, sha256_of
 from .models import Script
 from .paths import PathRefused, confine, relative_name, scripts_root
+from .schema import read_script
 
 
 @dataclass
@@ -27,21 +28,41 @@ class SyncReport:
         )
 
 
+def _signature_fields(path: Path) -> dict[str, object]:
+    """What the file says about its parameters, read without running it."""
+    signature = read_script(path)
+    return {
+        "declared_schema": signature.schema or {},
+        "schema_source": signature.source,
+        "schema_problems": signature.problems,
+        "entrypoint": signature.entrypoint,
+    }
+
+
 def _apply_file(script: Script | None, path: Path, root: Path) -> tuple[Script, str]:
     name, rel = relative_name(path, root)
     digest = sha256_of(path)
     size = path.stat().st_size
+    signature = _signature_fields(path)
     if script is None:
         if Script.objects.filter(name=name).exists():
             name = rel  # foo.py and foo.sh side by side: the second keeps its extension
         script = Script.objects.create(
-            name=name, path=rel, description=describe(path), sha256=digest, size=size
+            name=name, path=rel, description=describe(path), sha256=digest, size=size, **signature
         )
         return script, "added"
-    changed = script.sha256 != digest or not script.is_active or script.missing_since is not None
+    # A sidecar file can change while the script stays the same: compare what was read too.
+    changed = (
+        script.sha256 != digest
+        or not script.is_active
+        or script.missing_since is not None
+        or any(getattr(script, key) != value for key, value in signature.items())
+    )
     if not changed:
         return script, "unchanged"
     script.sha256, script.size = digest, size
+    for key, value in signature.items():
+        setattr(script, key, value)
     script.description = describe(path)
     # A file that comes back is active again; a deactivation by hand sticks while it stays.
     if script.missing_since is not None:

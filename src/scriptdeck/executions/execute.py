@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import socket
 import traceback
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 
 from scriptdeck.catalog.discovery import sha256_of
 from scriptdeck.catalog.paths import PathRefused, confine
 from scriptdeck.compat import sdk_pythonpath
-from scriptdeck.runner import RunSpec, UnsupportedScript, build_environment, command_for, run
+from scriptdeck.runner import (
+    Outcome,
+    RunSpec,
+    UnsupportedScript,
+    build_environment,
+    command_for,
+    run,
+)
+from scriptdeck.security.crypto import decrypt_json, decrypt_text
+from scriptdeck.security.masking import Masker
 
 from . import artifacts, services, uploads
 from .live import LiveSink
@@ -33,15 +44,35 @@ def worker_identity(hostname: str | None = None) -> str:
     return hostname or socket.gethostname()
 
 
-def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
+def secrets_of(execution: TaskExecution) -> tuple[dict[str, Any], dict[str, str], Masker]:
+    """The secret parameters, the script's variables, and a masker for every secret value."""
+    script = execution.script
+    secret_values = decrypt_json(execution.secret_parameters) if execution.secret_parameters else {}
+    variables: dict[str, str] = {}
+    hidden: list[str] = [str(v) for v in secret_values.values()]
+    for variable in script.variables.all() if script is not None else []:
+        value = decrypt_text(variable.value_encrypted)
+        variables[variable.name] = value
+        if variable.is_secret:
+            hidden.append(value)
+    return secret_values, variables, Masker(hidden)
+
+
+def build_spec(
+    execution: TaskExecution,
+    path: Path,
+    run_dir: Path,
+    secret_values: dict[str, Any] | None = None,
+    variables: dict[str, str] | None = None,
+) -> RunSpec:
     script = execution.script
     assert script is not None
     result_file = run_dir / "result.json"
     output_dir = run_dir / "output"
     output_dir.mkdir(exist_ok=True)
-    parameters = uploads.materialize(
-        script.parameter_schema, execution.parameters or {}, run_dir / "inputs"
-    )
+    schema = script.effective_schema
+    given = {**(execution.parameters or {}), **(secret_values or {})}
+    parameters = uploads.materialize(schema, given, run_dir / "inputs")
     env = build_environment(
         parameters=parameters,
         page_context=execution.page_context,
@@ -49,10 +80,11 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
         execution_id=str(execution.pk),
         result_file=str(result_file),
         pythonpath=sdk_pythonpath(),
-        extra={"SCRIPT_OUTPUT_DIR": str(output_dir)},
+        extra={**(variables or {}), "SCRIPT_OUTPUT_DIR": str(output_dir)},
     )
+    argv = command_for(path, settings.SCRIPTDECK_PYTHON or None, entrypoint=script.entrypoint)
     return RunSpec(
-        argv=command_for(path, settings.SCRIPTDECK_PYTHON or None),
+        argv=argv + command_line(script.argv, parameters),
         cwd=str(path.parent),
         env=env,
         script_name=execution.script_name,
@@ -62,6 +94,43 @@ def build_spec(execution: TaskExecution, path: Path, run_dir: Path) -> RunSpec:
         output_limit=settings.SCRIPTDECK_OUTPUT_LIMIT,
         heartbeat_interval=settings.SCRIPTDECK_HEARTBEAT_INTERVAL,
     )
+
+
+def command_line(template: list[str] | None, parameters: dict[str, Any]) -> list[str]:
+    """The script's arguments: each template item is one argument; ``{name}`` is replaced
+    by that parameter (a list gives one argument per element; a missing one, nothing).
+
+    No shell ever sees them, so a value cannot become two arguments or a command.
+    """
+    arguments: list[str] = []
+    for item in template or []:
+        item = str(item)
+        if len(item) > 2 and item[0] == "{" and item[-1] == "}":
+            name = item[1:-1]
+            if name in parameters and parameters[name] is not None:
+                value = parameters[name]
+                values = value if isinstance(value, list) else [value]
+                arguments.extend(_argument(v) for v in values)
+            continue
+        arguments.append(item)
+    return arguments
+
+
+def _argument(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def mask_outcome(outcome: Outcome, masker: Masker) -> Outcome:
+    """The outcome with every secret value masked: what is stored never holds one."""
+    if not masker:
+        return outcome
+    outcome.result = masker.mask_value(outcome.result)
+    outcome.stdout = masker.mask(outcome.stdout)
+    outcome.stderr = masker.mask(outcome.stderr)
+    outcome.error_message = masker.mask(outcome.error_message)
+    return outcome
 
 
 def execute(
@@ -94,9 +163,11 @@ def execute(
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         digest = sha256_of(path)
-        sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT)
+        secret_values, variables, masker = secrets_of(execution)
+        spec = build_spec(execution, path, run_dir, secret_values, variables)
+        sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
-            outcome = run(build_spec(execution, path, run_dir), sink)
+            outcome = mask_outcome(run(spec, sink), masker)
         finally:
             sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
         _, left_out = artifacts.collect(

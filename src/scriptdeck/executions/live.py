@@ -11,6 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from scriptdeck.runner import Sink, TreeSample
+from scriptdeck.security.masking import Masker
 
 from . import services
 from .models import EventKind, ExecutionEvent
@@ -54,8 +55,13 @@ class LiveSink(Sink):
     between the head and the tail of a long output are never written, or deleted.
     """
 
-    def __init__(self, execution_id: int, output_limit: int) -> None:
+    def __init__(self, execution_id: int, output_limit: int, masker: Masker | None = None) -> None:
         self.execution_id = execution_id
+        # Secrets are masked before anything is stored; a value split across two reads is
+        # still caught (the stream masker holds back what could be a secret's beginning).
+        self.maskers = (
+            {EventKind.STDOUT: masker.stream(), EventKind.STDERR: masker.stream()} if masker else {}
+        )
         self.seq = 0
         self.pending: list[ExecutionEvent] = []
         self.pending_bytes = 0
@@ -64,6 +70,7 @@ class LiveSink(Sink):
             EventKind.STDOUT: _StreamStore(output_limit),
             EventKind.STDERR: _StreamStore(output_limit),
         }
+        self.uncounted = {EventKind.STDOUT: 0, EventKind.STDERR: 0}
         self.last_flush = time.monotonic()
         self.next_cancel_check = 0.0
         self.cancelling = False
@@ -80,9 +87,11 @@ class LiveSink(Sink):
             log.warning("could not record the pid of execution %s", self.execution_id)
 
     def on_output(self, stream: str, data: bytes) -> None:
-        store = self.streams[EventKind(stream)]
-        text = store.decoder.decode(data)
-        self._add_output(EventKind(stream), text, len(data))
+        kind = EventKind(stream)
+        text = self.streams[kind].decoder.decode(data)
+        if self.maskers:
+            text = self.maskers[kind].feed(text)
+        self._add_output(kind, text, len(data))
         if self.pending_bytes >= FLUSH_BYTES:
             self.flush()
 
@@ -140,8 +149,13 @@ class LiveSink(Sink):
     # -- storing ---------------------------------------------------------------------------
 
     def _add_output(self, kind: EventKind, text: str, size: int) -> None:
-        if not text and not size:
+        if not text:
+            # Bytes that are not text yet (half a character, a maybe-secret held back)
+            # are counted with the chunk that carries them.
+            self.uncounted[kind] += size
             return
+        size += self.uncounted[kind]
+        self.uncounted[kind] = 0
         self.seq += 1
         self.to_delete.update(self.streams[kind].admit(self.seq, size))
         self.pending.append(
@@ -181,6 +195,8 @@ class LiveSink(Sink):
         ``within`` seconds while the database is away."""
         for kind, store in self.streams.items():
             tail = store.decoder.decode(b"", final=True)
+            if self.maskers:
+                tail = self.maskers[kind].feed(tail) + self.maskers[kind].flush()
             if tail:
                 self._add_output(kind, tail, 0)
         deadline = time.monotonic() + within

@@ -47,7 +47,10 @@ class TaskExecution(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     page_context = models.CharField(max_length=255, blank=True, default="")
+    # What the script receives, secret values masked; the secrets themselves are apart,
+    # encrypted, and only the worker reads them.
     parameters = models.JSONField(default=dict, blank=True)
+    secret_parameters = models.TextField(blank=True, default="", editable=False)
 
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True

@@ -20,10 +20,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from scriptdeck.access import audit
 from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.parameters import ParameterErrors, split_secrets, validate_parameters
 from scriptdeck.catalog.paths import confine, relative_name
 from scriptdeck.celery import EXECUTE_TASK, app
 from scriptdeck.runner import Outcome, UnsupportedScript, command_for
+from scriptdeck.security.crypto import decrypt_json, encrypt_json
 
 from . import uploads
 from .models import (
@@ -46,10 +49,19 @@ CELERY_BACKSTOP_SECONDS = 60
 class SubmitError(ValueError):
     """A submission refused before anything was written or queued."""
 
-    def __init__(self, field_name: str, message: str) -> None:
+    def __init__(
+        self, field_name: str, message: str, errors: dict[str, list[str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.field = field_name
         self.message = message
+        self.errors = errors or {field_name: [message]}
+
+    @classmethod
+    def from_errors(cls, errors: dict[str, list[str]]) -> SubmitError:
+        sentence = " | ".join(f"{name}: {'; '.join(texts)}" for name, texts in errors.items())
+        first = next(iter(errors), "parameters")
+        return cls(first, sentence, errors)
 
 
 def submit(
@@ -60,29 +72,42 @@ def submit(
     user: Any = None,
     run_name: str | None = None,
     path: Path | None = None,
+    origin_ip: str | None = None,
+    secret_parameters: str | None = None,
 ) -> TaskExecution:
-    """Record a PENDING execution and queue it once the row is committed.
+    """Validate the parameters, record a PENDING execution, queue it once committed.
 
-    The task id is chosen before the row is written, so a fast worker always finds it.
+    What is stored is what the script receives, with secret values masked and kept apart,
+    encrypted. The task id is chosen before the row is written, so a fast worker always
+    finds it. ``secret_parameters`` (already encrypted) carries a previous run's secrets
+    into a re-run, where the submitted values show them masked.
     """
     if not script.is_active:
         raise SubmitError("script", f"script {script.name!r} is deactivated")
     parameters = {} if parameters is None else parameters
-    if not isinstance(parameters, dict):
-        raise SubmitError("parameters", "must be a JSON object")
     if not isinstance(page_context, str):
         raise SubmitError("page_context", "must be a string")
-    _check_storable("parameters", parameters)
     _check_storable("page_context", page_context)
+    schema = script.effective_schema
+    if secret_parameters:
+        parameters = {**parameters, **decrypt_json(secret_parameters)}
+    try:
+        parameters = validate_parameters(
+            schema, parameters, max_fields=settings.SCRIPTDECK_MAX_PARAMETERS
+        )
+    except ParameterErrors as exc:
+        raise SubmitError.from_errors(exc.errors) from None
+    _check_storable("parameters", parameters)
     path = path or confine(script.path)
     try:
         command_for(path)
     except UnsupportedScript as exc:
         raise SubmitError("script", str(exc)) from None
     try:
-        uploads.check_parameters(script.parameter_schema, parameters, user)
+        uploads.check_parameters(schema, parameters, user)
     except uploads.UploadRefused as exc:
         raise SubmitError(exc.field, exc.message) from None
+    shown, secrets = split_secrets(schema, parameters)
     _, rel = relative_name(path)
     with transaction.atomic():
         execution = TaskExecution.objects.create(
@@ -93,9 +118,19 @@ def submit(
             queue=script.queue,
             user=user if getattr(user, "is_authenticated", False) else None,
             page_context=page_context or "",
-            parameters=parameters,
+            parameters=shown,
+            secret_parameters=encrypt_json(secrets) if secrets else "",
         )
         execution_id = execution.pk
+        audit.record(
+            audit.Action.RUN,
+            actor=user,
+            target=execution,
+            ip=origin_ip,
+            script=script.name,
+            parameters=shown,
+            page_context=page_context or "",
+        )
         if script.max_concurrent:
             transaction.on_commit(lambda: release(script.pk))
         else:
@@ -295,6 +330,7 @@ def _schedule_retry(execution_id: int) -> None:
         user=execution.user,
         page_context=execution.page_context,
         parameters=execution.parameters,
+        secret_parameters=execution.secret_parameters,
         attempt=execution.attempt + 1,
         retry_of_id=execution.retry_of_id or execution.pk,
         dispatch_after=timezone.now() + timedelta(seconds=delay),

@@ -1,0 +1,79 @@
+"""Writing the audit log. Parameters reach it with their secrets already masked."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import models
+
+from .models import AuditEvent
+
+log = logging.getLogger(__name__)
+
+
+class Action:
+    RUN = "execution.run"
+    CANCEL = "execution.cancel"
+    SCRIPT_CHANGE = "script.change"
+    VARIABLE_CHANGE = "script.variable"
+    GRANT_ADD = "grant.add"
+    GRANT_CHANGE = "grant.change"
+    GRANT_REMOVE = "grant.remove"
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+    LOGIN = "login"
+    LOGIN_FAILED = "login.failed"
+    LOGOUT = "logout"
+
+    ALL = (
+        RUN,
+        CANCEL,
+        SCRIPT_CHANGE,
+        VARIABLE_CHANGE,
+        GRANT_ADD,
+        GRANT_CHANGE,
+        GRANT_REMOVE,
+        TOKEN_CREATE,
+        TOKEN_REVOKE,
+        LOGIN,
+        LOGIN_FAILED,
+        LOGOUT,
+    )
+
+
+def client_ip(request: Any) -> str | None:
+    """The address the request came from (the proxy's, behind a proxy: see operations.md)."""
+    if request is None:
+        return None
+    meta = getattr(request, "META", None) or {}
+    return meta.get("REMOTE_ADDR") or None
+
+
+def record(
+    action: str,
+    *,
+    actor: Any = None,
+    actor_name: str = "",
+    target: models.Model | None = None,
+    target_type: str = "",
+    target_id: object = "",
+    request: Any = None,
+    ip: str | None = None,
+    **detail: Any,
+) -> AuditEvent:
+    """Append one event. ``actor`` may be anonymous; ``detail`` must hold no secret."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    if target is not None:
+        target_type = target_type or target._meta.model_name or ""
+        target_id = target_id or target.pk
+    return AuditEvent.objects.create(
+        actor=user,
+        actor_name=(user.get_username() if user else actor_name)[:150],
+        action=action,
+        target_type=target_type[:40],
+        target_id=str(target_id or "")[:64],
+        target_repr=str(target)[:255] if target is not None else "",
+        ip=ip or client_ip(request),
+        detail=detail,
+    )

@@ -1,0 +1,231 @@
+"""Signing in and out, who am I, personal API tokens, and the audit log (staff)."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.db.models import QuerySet
+from django.middleware.csrf import get_token
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scriptdeck.access import audit, signin, tokens
+from scriptdeck.access.models import ApiToken, AuditEvent
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=1024, trim_whitespace=False, write_only=True)
+    next = serializers.CharField(required=False, allow_blank=True, max_length=2048)
+
+
+class MeSerializer(serializers.Serializer):
+    authenticated = serializers.BooleanField()
+    username = serializers.CharField(allow_null=True)
+    is_staff = serializers.BooleanField()
+    groups = serializers.ListField(child=serializers.CharField())
+    next = serializers.CharField(required=False)
+
+
+def _me(request: Request, **extra: str) -> dict:
+    user = request.user
+    signed_in = bool(user and user.is_authenticated)
+    return {
+        "authenticated": signed_in,
+        "username": user.get_username() if signed_in else None,
+        "is_staff": bool(signed_in and user.is_staff),
+        "groups": list(user.groups.values_list("name", flat=True)) if signed_in else [],
+        **extra,
+    }
+
+
+def _too_many(wait: int) -> Response:
+    message = f"too many failed sign-ins; try again in {wait} s"
+    response = Response(
+        {"detail": message, "error": message}, status=status.HTTP_429_TOO_MANY_REQUESTS
+    )
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class MeView(APIView):
+    """Who is signed in (or nobody); also hands the browser its CSRF cookie."""
+
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses={200: MeSerializer})
+    def get(self, request: Request) -> Response:
+        get_token(request)
+        return Response(_me(request))
+
+
+@method_decorator(csrf_protect, name="dispatch")
+class LoginView(APIView):
+    """Session sign-in for the console. CSRF-checked even though nobody is signed in yet."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=CredentialsSerializer, responses={200: MeSerializer})
+    def post(self, request: Request) -> Response:
+        given = CredentialsSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        username = given.validated_data["username"]
+        wait = signin.retry_after(request, username)
+        if wait:
+            audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
+            return _too_many(wait)
+        user = authenticate(request, username=username, password=given.validated_data["password"])
+        if user is None:
+            message = "the user name or the password is wrong"
+            return Response(
+                {"detail": message, "error": message}, status=status.HTTP_400_BAD_REQUEST
+            )
+        login(request._request, user)
+        request.user = user
+        target = signin.safe_next(request._request, given.validated_data.get("next"))
+        return Response(_me(request, next=target))
+
+
+class LogoutView(APIView):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ObtainTokenView(APIView):
+    """A new personal token for a user name and password: for scripts and the CLI."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=CredentialsSerializer, responses={200: dict})
+    def post(self, request: Request) -> Response:
+        given = CredentialsSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        username = given.validated_data["username"]
+        wait = signin.retry_after(request, username)
+        if wait:
+            audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
+            return _too_many(wait)
+        user = authenticate(request, username=username, password=given.validated_data["password"])
+        if user is None:
+            message = "the user name or the password is wrong"
+            return Response(
+                {"non_field_errors": [message], "error": message},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        token, key = tokens.create(user, "obtained with a password")
+        audit.record(audit.Action.LOGIN, actor=user, request=request, method="password-token")
+        audit.record(audit.Action.TOKEN_CREATE, actor=user, target=token, request=request)
+        return Response({"token": key, "id": token.pk, "expires_at": token.expires_at})
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    key = serializers.SerializerMethodField(
+        help_text="Only in the answer to the creation; never shown again."
+    )
+
+    def get_key(self, token: ApiToken) -> str | None:
+        return self.context.get("key")
+
+    class Meta:
+        model = ApiToken
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "created_at",
+            "expires_at",
+            "last_used_at",
+            "revoked_at",
+            "key",
+        ]
+        read_only_fields = ["id", "prefix", "created_at", "last_used_at", "revoked_at", "key"]
+
+    def validate_expires_at(self, value: object) -> object:
+        from django.utils import timezone
+
+        if value is not None and value <= timezone.now():  # type: ignore[operator]
+            raise serializers.ValidationError("must be in the future")
+        return value
+
+
+class ApiTokenViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your personal API tokens. DELETE revokes (the token stays listed, revoked)."""
+
+    serializer_class = ApiTokenSerializer
+    pagination_class = None
+
+    def get_queryset(self) -> QuerySet[ApiToken]:
+        return ApiToken.objects.filter(user=self.request.user)
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        incoming = ApiTokenSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        token, key = tokens.create(
+            request.user,
+            incoming.validated_data["name"],
+            incoming.validated_data.get("expires_at"),
+        )
+        audit.record(audit.Action.TOKEN_CREATE, actor=request.user, target=token, request=request)
+        answer = ApiTokenSerializer(token, context={"key": key}).data
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
+        token = self.get_object()
+        if tokens.revoke(token):
+            audit.record(
+                audit.Action.TOKEN_REVOKE, actor=request.user, target=token, request=request
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AuditEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "at",
+            "actor_name",
+            "action",
+            "target_type",
+            "target_id",
+            "target_repr",
+            "ip",
+            "detail",
+        ]
+
+
+class AuditFilter(filters.FilterSet):
+    action = filters.MultipleChoiceFilter(choices=[(a, a) for a in audit.Action.ALL])
+    actor = filters.CharFilter(field_name="actor_name")
+    since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
+    until = filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["action", "actor", "target_type", "target_id", "ip", "since", "until"]
+
+
+class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
+    """The audit log, newest first: staff only, read-only."""
+
+    serializer_class = AuditEventSerializer
+    permission_classes = [permissions.IsAdminUser]
+    queryset = AuditEvent.objects.all()
+    filter_backends = [filters.DjangoFilterBackend]
+    filterset_class = AuditFilter

@@ -1,0 +1,82 @@
+"""Limits on what a request may carry: body size, JSON depth. Refused with a clear 4xx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.parsers import JSONParser
+
+# Uploads have their own, larger limit (SCRIPTDECK_UPLOAD_MAX_BYTES).
+UPLOAD_PATHS = ("/api/uploads/",)
+
+
+class BodyTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "body_too_large"
+
+
+class BodyLimitMiddleware:
+    """Refuses a declared body over the limit before anything reads it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.SCRIPTDECK_MAX_BODY_BYTES
+        if not request.path.startswith(UPLOAD_PATHS):
+            try:
+                declared = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                return JsonResponse({"error": "Content-Length is not a number"}, status=400)
+            if declared > limit:
+                message = f"the request body is larger than the {limit} bytes allowed"
+                return JsonResponse({"error": message, "detail": message}, status=413)
+        return self.get_response(request)
+
+
+def _depth(value: Any, limit: int) -> bool:
+    """True when ``value`` nests no deeper than ``limit`` (iterative: no recursion limit)."""
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if level > limit:
+            return False
+        stack.extend((child, level + 1) for child in children)
+    return True
+
+
+class LimitedJSONParser(JSONParser):
+    """DRF's JSON parser with a size cap on bodies sent without a length, and a depth cap."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        limit = settings.SCRIPTDECK_MAX_BODY_BYTES
+        raw = stream.read(limit + 1) if stream is not None else b""
+        if len(raw) > limit:
+            raise BodyTooLarge(f"the request body is larger than the {limit} bytes allowed")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ParseError(f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except RecursionError:
+            raise ParseError("the JSON is nested too deeply") from None
+        except ValueError as exc:
+            raise ParseError(f"the body is not valid JSON: {exc}") from None
+        if not _depth(data, settings.SCRIPTDECK_MAX_JSON_DEPTH):
+            raise ParseError(
+                f"the JSON is nested deeper than {settings.SCRIPTDECK_MAX_JSON_DEPTH} levels"
+            )
+        return data
