@@ -179,6 +179,20 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
             return 0
 
 
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    _setup_django()
+    from django.conf import settings
+
+    from scriptdeck.automation.scheduler import serve
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = args.interval or settings.SCRIPTDECK_SCHEDULER_INTERVAL
+    serve(stop, interval, f"{socket.gethostname()}:{os.getpid()}", once=args.once)
+    return 0
+
+
 # --- serve ---------------------------------------------------------------------------------
 
 
@@ -310,6 +324,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
     if not args.no_sweeper:
         supervisor.spawn("sweeper", ["sweeper"])
+    if not args.no_scheduler:
+        supervisor.spawn("scheduler", ["scheduler"])
     print(f"scriptdeck is serving on http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     return supervisor.run()
 
@@ -364,13 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     serve = sub.add_parser(
-        "serve", help="migrate, sync, then run the web server, a worker, a sweeper"
+        "serve", help="migrate, sync, then run the web server, a worker, a sweeper, a scheduler"
     )
     web_options(serve)
     worker_options(serve)
     log_option(serve)
     serve.add_argument("--no-worker", action="store_true", help="serve the web alone")
     serve.add_argument("--no-sweeper", action="store_true", help="run no sweeper here")
+    serve.add_argument(
+        "--no-scheduler", action="store_true", help="run no scheduler (schedules, notifications)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a Celery worker alone (for other machines)")
@@ -397,6 +416,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between sweeps [SCRIPTDECK_SWEEP_INTERVAL]",
     )
     sweeper.set_defaults(func=cmd_sweeper)
+
+    scheduler = sub.add_parser(
+        "scheduler", help="fire schedules and send notifications (one active at a time)"
+    )
+    scheduler.add_argument("--once", action="store_true", help="one pass, then exit")
+    scheduler.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        help="seconds between passes [SCRIPTDECK_SCHEDULER_INTERVAL]",
+    )
+    scheduler.set_defaults(func=cmd_scheduler)
 
     sync = sub.add_parser("sync", help="register the scripts in SCRIPTDECK_SCRIPTS_DIR")
     sync.set_defaults(func=cmd_sync)

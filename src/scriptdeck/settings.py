@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "scriptdeck.catalog",
     "scriptdeck.access",
     "scriptdeck.executions",
+    "scriptdeck.automation",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +220,21 @@ SCRIPTDECK_DB_RETRY_SECONDS = env_float("SCRIPTDECK_DB_RETRY_SECONDS", 60.0)
 # Output, timelines and artifacts of executions older than this many days are removed by
 # the sweeper (summary rows and result records stay). 0 keeps everything.
 SCRIPTDECK_RETENTION_DAYS = env_float("SCRIPTDECK_RETENTION_DAYS", 0)
+
+# --- scheduler and notifications
+SCRIPTDECK_SCHEDULER_INTERVAL = env_float("SCRIPTDECK_SCHEDULER_INTERVAL", 0.5)
+# A tick later than this (or than half the schedule's period, if less) counts as missed
+# and follows the schedule's misfire policy.
+SCRIPTDECK_SCHEDULE_GRACE = env_float("SCRIPTDECK_SCHEDULE_GRACE", 30.0)
+SCRIPTDECK_NOTIFY_ATTEMPTS = env_int("SCRIPTDECK_NOTIFY_ATTEMPTS", 5)
+SCRIPTDECK_PUBLIC_URL = env_str("SCRIPTDECK_PUBLIC_URL", "").rstrip("/")
+EMAIL_BACKEND = env_str("SCRIPTDECK_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("SCRIPTDECK_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("SCRIPTDECK_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("SCRIPTDECK_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("SCRIPTDECK_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("SCRIPTDECK_EMAIL_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("SCRIPTDECK_EMAIL_FROM", "scriptdeck@localhost")
 
 # --- Celery: the broker only carries "run execution N"; the database row is the truth.
 _embedded_broker = embedded_broker_dir(SCRIPTDECK_HOME)

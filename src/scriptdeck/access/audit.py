@@ -25,6 +25,8 @@ class Action:
     LOGIN = "login"
     LOGIN_FAILED = "login.failed"
     LOGOUT = "logout"
+    SCHEDULE_CHANGE = "schedule.change"
+    WEBHOOK_CHANGE = "webhook.change"
 
     ALL = (
         RUN,
@@ -39,6 +41,8 @@ class Action:
         LOGIN,
         LOGIN_FAILED,
         LOGOUT,
+        SCHEDULE_CHANGE,
+        WEBHOOK_CHANGE,
     )
 
 

@@ -185,6 +185,8 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "status",
             "failure_reason",
             "error_message",
+            "trigger",
+            "trigger_ref",
             "attempt",
             "retry_of",
             "retried_by",

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from . import accounts, compat, events, views
+from . import accounts, compat, events, schedules, views
 
 router = DefaultRouter()
 router.register("scripts", views.ScriptViewSet, basename="script")
@@ -12,6 +12,7 @@ router.register("uploads", views.UploadViewSet, basename="upload")
 router.register("workers", views.WorkerViewSet, basename="worker")
 router.register("tokens", accounts.ApiTokenViewSet, basename="token")
 router.register("audit", accounts.AuditEventViewSet, basename="audit")
+router.register("schedules", schedules.ScheduleViewSet, basename="schedule")
 
 api_urlpatterns = [
     path("auth/token/", accounts.ObtainTokenView.as_view(), name="auth-token"),

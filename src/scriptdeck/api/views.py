@@ -24,7 +24,14 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
 from scriptdeck.executions import services, uploads, workers
-from scriptdeck.executions.models import EventKind, ResultRecord, TaskExecution, Upload, Worker
+from scriptdeck.executions.models import (
+    EventKind,
+    ResultRecord,
+    TaskExecution,
+    Trigger,
+    Upload,
+    Worker,
+)
 
 from .errors import refusal
 from .filters import ExecutionFilter
@@ -228,6 +235,8 @@ class ExecutionViewSet(
                 run_name=execution.script_name,
                 origin_ip=audit.client_ip(request),
                 secret_parameters=execution.secret_parameters,
+                trigger=Trigger.RERUN,
+                trigger_ref=str(execution.pk),
             )
         except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
             return refusal(exc)

@@ -19,6 +19,13 @@ class Status(models.TextChoices):
 TERMINAL_STATUSES = (Status.SUCCESS, Status.FAILURE, Status.CANCELLED)
 
 
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "started by a person (console, API, compat route)"
+    RERUN = "rerun", "a re-run of an earlier execution"
+    SCHEDULE = "schedule", "started by a schedule"
+    WEBHOOK = "webhook", "started by a webhook"
+
+
 class FailureReason(models.TextChoices):
     EXIT_CODE = "exit_code", "exited with a non-zero code"
     SIGNAL = "signal", "killed by a signal"
@@ -59,6 +66,9 @@ class TaskExecution(models.Model):
         max_length=32, choices=FailureReason.choices, blank=True, default=""
     )
     error_message = models.TextField(blank=True, default="")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    # The schedule's or the webhook's id when one started it.
+    trigger_ref = models.CharField(max_length=64, blank=True, default="", db_index=True)
     attempt = models.PositiveIntegerField(default=1)
     retry_of = models.ForeignKey(
         "self",

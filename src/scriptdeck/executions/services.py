@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.dispatch import Signal
 from django.utils import timezone
 
 from scriptdeck.access import audit
@@ -36,9 +37,14 @@ from .models import (
     ResultRecord,
     Status,
     TaskExecution,
+    Trigger,
 )
 
 log = logging.getLogger(__name__)
+
+# Sent inside the transaction that ends an execution, so what a receiver writes (an
+# outbox row, say) commits or rolls back with the end itself.
+execution_ended = Signal()
 
 RESULT_FILE_SUFFIX = "_执行结果_"
 SYSTEM_DIRECTOR = "系统自动"
@@ -74,6 +80,8 @@ def submit(
     path: Path | None = None,
     origin_ip: str | None = None,
     secret_parameters: str | None = None,
+    trigger: str = Trigger.MANUAL,
+    trigger_ref: str = "",
 ) -> TaskExecution:
     """Validate the parameters, record a PENDING execution, queue it once committed.
 
@@ -120,6 +128,8 @@ def submit(
             page_context=page_context or "",
             parameters=shown,
             secret_parameters=encrypt_json(secrets) if secrets else "",
+            trigger=trigger,
+            trigger_ref=str(trigger_ref or ""),
         )
         execution_id = execution.pk
         audit.record(
@@ -130,6 +140,7 @@ def submit(
             script=script.name,
             parameters=shown,
             page_context=page_context or "",
+            trigger=trigger,
         )
         if script.max_concurrent:
             transaction.on_commit(lambda: release(script.pk))
@@ -276,7 +287,8 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
 
 
 def _after_end(execution_id: int) -> None:
-    """A run ended: a script with a concurrency limit has a free slot."""
+    """A run ended: tell who listens (in this transaction), free a slot of a limited script."""
+    execution_ended.send(sender=TaskExecution, execution_id=execution_id)
     script_id = (
         TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
         .values_list("script_id", flat=True)
@@ -331,6 +343,8 @@ def _schedule_retry(execution_id: int) -> None:
         page_context=execution.page_context,
         parameters=execution.parameters,
         secret_parameters=execution.secret_parameters,
+        trigger=execution.trigger,
+        trigger_ref=execution.trigger_ref,
         attempt=execution.attempt + 1,
         retry_of_id=execution.retry_of_id or execution.pk,
         dispatch_after=timezone.now() + timedelta(seconds=delay),

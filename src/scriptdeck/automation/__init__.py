@@ -1,0 +1,1 @@
+"""Scripts that run themselves: schedules, webhook triggers, and notifications of results."""
