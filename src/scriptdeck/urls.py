@@ -1,11 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from scriptdeck.access.signin import throttled_admin_login
 from scriptdeck.api.health import healthz
 from scriptdeck.api.urls import api_urlpatterns, compat_urlpatterns
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("admin/login/", throttled_admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("myapp/api/", include(compat_urlpatterns)),

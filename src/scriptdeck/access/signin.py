@@ -63,3 +63,21 @@ def safe_next(request: Any, target: str | None, fallback: str = "/") -> str:
     ):
         return target
     return fallback
+
+
+def throttled_admin_login(request: Any) -> Any:
+    """The admin's login page, answering 429 like the API while sign-ins are throttled."""
+    from django.contrib import admin
+    from django.http import HttpResponse
+
+    if request.method == "POST":
+        wait = retry_after(request, request.POST.get("username"))
+        if wait:
+            response = HttpResponse(
+                f"Too many failed sign-ins; try again in {wait} s.\n",
+                status=429,
+                content_type="text/plain; charset=utf-8",
+            )
+            response["Retry-After"] = str(wait)
+            return response
+    return admin.site.login(request)

@@ -18,6 +18,7 @@ from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
 
 from .errors import refusal
+from .filters import is_id
 from .views import require_run, visible_executions
 
 
@@ -63,11 +64,11 @@ def execute_script(request: Request) -> Response:
         if not access.scripts_for(request.user).filter(pk=resolved.script.pk).exists():
             # Reported exactly like a script that does not exist.
             given = data.get("script_id")
-            raise ScriptNotFound(
-                f"no active script with id {given}"
-                if given not in (None, "")
-                else f"no script named {data.get('script_name')!r}"
-            )
+            if given not in (None, ""):
+                raise ScriptNotFound(f"no active script with id {given}")
+            if data.get("script_path"):
+                raise PathRefused(f"no such script: {data['script_path']}")
+            raise ScriptNotFound(f"no script named {data.get('script_name')!r}")
         require_run(request.user, resolved.script)
         execution = services.submit(
             script=resolved.script,
@@ -101,7 +102,7 @@ def script_task_result(request: Request) -> Response:
     executions = visible_executions(request)
     execution: TaskExecution | None = None
     if execution_id:
-        if not execution_id.isdigit():
+        if not is_id(execution_id):
             return _bad("execution_id", "must be a whole number")
         execution = executions.filter(pk=int(execution_id)).first()
     elif task_id:

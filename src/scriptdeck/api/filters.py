@@ -6,6 +6,13 @@ import django_filters
 
 from scriptdeck.executions.models import Status, TaskExecution
 
+MAX_ID = 2**63 - 1
+
+
+def is_id(value: str) -> bool:
+    """ASCII digits that fit a database id ("²" is a digit to ``str.isdigit``)."""
+    return value.isascii() and value.isdigit() and int(value) <= MAX_ID
+
 
 class ExecutionFilter(django_filters.FilterSet):
     script = django_filters.CharFilter(method="filter_script", help_text="Script id or name.")
@@ -20,6 +27,6 @@ class ExecutionFilter(django_filters.FilterSet):
         fields = ["script", "status", "user", "page_context", "created_after", "created_before"]
 
     def filter_script(self, queryset, name, value):  # noqa: ANN001, ANN201
-        if value.isdigit():
+        if is_id(value):
             return queryset.filter(script_id=int(value))
         return queryset.filter(script__name=value)

@@ -7,11 +7,13 @@ from rest_framework import serializers
 
 from scriptdeck.access import permissions
 from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
+from scriptdeck.catalog.parameters import public_schema
 from scriptdeck.catalog.schema import check_schema
 from scriptdeck.executions import services, workers
 from scriptdeck.executions.models import (
     Artifact,
     ExecutionEvent,
+    FailureReason,
     ResultRecord,
     Status,
     TaskExecution,
@@ -20,17 +22,11 @@ from scriptdeck.executions.models import (
 )
 
 
-def public_schema(schema: dict) -> dict:
-    """The schema as shown: a secret parameter's default is never shown."""
-    properties = schema.get("properties") if isinstance(schema, dict) else None
-    if not isinstance(properties, dict):
-        return schema or {}
-    shown = {}
-    for name, spec in properties.items():
-        if isinstance(spec, dict) and spec.get("secret") and "default" in spec:
-            spec = {key: value for key, value in spec.items() if key != "default"}
-        shown[name] = spec
-    return {**schema, "properties": shown}
+class SchemaField(serializers.JSONField):
+    """A parameter schema as shown: a secret parameter's default never is."""
+
+    def to_representation(self, value: object) -> object:
+        return public_schema(super().to_representation(value))
 
 
 class ScriptSerializer(serializers.ModelSerializer):
@@ -38,7 +34,7 @@ class ScriptSerializer(serializers.ModelSerializer):
         help_text="The effective JSON Schema of the parameters (properties, required); empty "
         "when the script takes free-form parameters."
     )
-    parameter_schema_override = serializers.JSONField(
+    parameter_schema_override = SchemaField(
         source="parameter_schema",
         required=False,
         help_text="A schema set by a manager; it replaces what the file declares. {}: none.",
@@ -154,8 +150,15 @@ class ExecutionSubmitSerializer(serializers.Serializer):
 
 class ExecutionSerializer(serializers.ModelSerializer):
     script = serializers.PrimaryKeyRelatedField(read_only=True)
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    cancelled_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    cancelled_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    failure_reason = serializers.ChoiceField(
+        choices=[("", "none")] + list(FailureReason.choices),
+        read_only=True,
+        help_text="Empty unless the execution failed or was cancelled.",
+    )
     task_id = serializers.CharField(read_only=True)
     queue_position = serializers.SerializerMethodField()
     waiting_reason = serializers.SerializerMethodField()

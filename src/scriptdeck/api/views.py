@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -21,6 +22,7 @@ from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
 from scriptdeck.access.models import Level
 from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.parameters import public_schema
 from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
 from scriptdeck.executions import services, uploads, workers
@@ -34,7 +36,7 @@ from scriptdeck.executions.models import (
 )
 
 from .errors import refusal
-from .filters import ExecutionFilter
+from .filters import ExecutionFilter, is_id
 from .serializers import (
     ArtifactSerializer,
     CancelAnswerSerializer,
@@ -73,8 +75,12 @@ class ScriptViewSet(
             raise PermissionDenied("changing a script's settings needs the manage permission")
         before = {name: getattr(script, name) for name in serializer.validated_data}
         serializer.save()
+        shown = {"parameter_schema": public_schema}
         changes = {
-            name: {"from": before[name], "to": value}
+            name: {
+                "from": shown.get(name, _same)(before[name]),
+                "to": shown.get(name, _same)(value),
+            }
             for name, value in serializer.validated_data.items()
             if before[name] != value
         }
@@ -86,6 +92,10 @@ class ScriptViewSet(
                 request=self.request,
                 changes=changes,
             )
+
+
+def _same(value: object) -> object:
+    return value
 
 
 def visible_executions(request: Request) -> QuerySet[TaskExecution]:
@@ -100,7 +110,7 @@ def find_script(reference: str, user: object) -> Script:
     """
     reference = str(reference).strip()
     query = access.scripts_for(user).filter(is_active=True)
-    script = query.filter(pk=int(reference)).first() if reference.isdigit() else None
+    script = query.filter(pk=int(reference)).first() if is_id(reference) else None
     script = script or query.filter(name=reference).first()
     if script is None:
         raise ScriptNotFound(f"no active script with id or name {reference!r}")
@@ -284,6 +294,8 @@ class UploadViewSet(
     parser_classes = [MultiPartParser]
 
     def get_queryset(self) -> QuerySet[Upload]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
+            return Upload.objects.none()
         return Upload.objects.filter(user=self.request.user)
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
@@ -327,6 +339,7 @@ class ResultRecordViewSet(viewsets.ReadOnlyModelViewSet):
             execution__in=access.executions_for(self.request.user, TaskExecution.objects.all())
         )
 
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.ANY})
     @action(detail=True, methods=["get"])
     def download(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The record's content as the JSON file the source's page offered."""

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
 from .models import Script, ScriptVariable
+from .parameters import public_schema
 from .schema import check_schema
 
 
@@ -160,7 +161,7 @@ class ScriptAdmin(admin.ModelAdmin):
 
     @admin.display(description="parameters in effect")
     def effective_parameters(self, script: Script) -> str:
-        return json.dumps(script.effective_schema, ensure_ascii=False, indent=2)
+        return json.dumps(public_schema(script.effective_schema), ensure_ascii=False, indent=2)
 
     def save_model(self, request: HttpRequest, obj: Script, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

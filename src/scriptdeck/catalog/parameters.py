@@ -260,3 +260,16 @@ def split_secrets(
             secrets[name] = shown[name]
             shown[name] = SECRET_MASK
     return shown, secrets
+
+
+def public_schema(schema: Any) -> Any:
+    """The schema as shown: a secret parameter's default is never shown."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict):
+        return schema or {}
+    shown = {}
+    for name, spec in properties.items():
+        if isinstance(spec, dict) and spec.get("secret") and "default" in spec:
+            spec = {key: value for key, value in spec.items() if key != "default"}
+        shown[name] = spec
+    return {**schema, "properties": shown}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -19,6 +20,8 @@ def confine(raw: str | Path, root: Path | None = None) -> Path:
     """Resolve ``raw`` (relative to the scripts folder, or absolute) to a file inside it.
 
     Links are followed before the check, so a link pointing out is refused like ``../``.
+    A path that leaves the folder on its face is refused before the file system is
+    asked, so the answer never tells whether something exists outside.
     """
     root = (root or scripts_root()).resolve()
     text = str(raw)
@@ -29,6 +32,8 @@ def confine(raw: str | Path, root: Path | None = None) -> Path:
     candidate = Path(text)
     if not candidate.is_absolute():
         candidate = root / candidate
+    if not Path(os.path.normpath(candidate)).is_relative_to(root):
+        raise PathRefused(f"{text} is outside the scripts folder")
     try:
         resolved = candidate.resolve(strict=True)
     except FileNotFoundError:

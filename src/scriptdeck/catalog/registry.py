@@ -139,7 +139,7 @@ def resolve_request(
     if script_id not in (None, ""):
         try:
             script = Script.objects.get(pk=int(str(script_id)), is_active=True)
-        except (ValueError, Script.DoesNotExist):
+        except (ValueError, OverflowError, Script.DoesNotExist):
             raise ScriptNotFound(f"no active script with id {script_id}") from None
         return Resolved(script, confine(script.path), script.name)
     if script_name and script_path:

@@ -328,6 +328,8 @@ class _Run:
             return outcome
         self.read_result(outcome)
         self.judge(outcome)
+        if not outcome.succeeded and isinstance(outcome.result, dict):
+            outcome.result.setdefault("status", "error")  # never a failed run that says success
         return outcome
 
     def read_launcher_report(self) -> str:
@@ -380,7 +382,13 @@ class _Run:
         else:
             parsed = parse_stdout(outcome.stdout, outcome.stderr, complete=not self.out.truncated)
             outcome.result, outcome.result_source = parsed, "stdout"
-        outcome.result = with_defaults(outcome.result, self.spec.script_name, outcome.completed_at)
+        clean_exit = outcome.exit_code == 0 and not outcome.signal and not outcome.cancelled
+        outcome.result = with_defaults(
+            outcome.result,
+            self.spec.script_name,
+            outcome.completed_at,
+            status="success" if clean_exit else None,
+        )
 
     def tails(self) -> str:
         return (

@@ -51,14 +51,24 @@ def parse_stdout(stdout: str, stderr: str, complete: bool = True) -> Any:
     }
 
 
-def with_defaults(result: Any, script_name: str, completed_at: datetime | None = None) -> Any:
-    """A dict result gets ``script_name``, ``execution_time`` and ``status`` when missing."""
+def with_defaults(
+    result: Any,
+    script_name: str,
+    completed_at: datetime | None = None,
+    status: str | None = "success",
+) -> Any:
+    """A dict result gets ``script_name``, ``execution_time`` and ``status`` when missing.
+
+    ``status`` is None for a process that did not exit cleanly: its status is decided
+    with the outcome, and a failed run's result never claims success.
+    """
     if isinstance(result, dict):
         result.setdefault("script_name", script_name)
         result.setdefault(
             "execution_time", (completed_at or datetime.now().astimezone()).isoformat()
         )
-        result.setdefault("status", "success")
+        if status is not None:
+            result.setdefault("status", status)
     return result
 
 
