@@ -104,6 +104,8 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     serializer_class = ScheduleSerializer
 
     def get_queryset(self) -> QuerySet[Schedule]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
+            return Schedule.objects.none()
         user = self.request.user
         schedules = Schedule.objects.select_related("owner", "script")
         if user.is_staff:

@@ -8,116 +8,343 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0002_parameters_and_variables'),
-        ('executions', '0003_trigger'),
+        ("catalog", "0002_parameters_and_variables"),
+        ("executions", "0003_trigger"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Schedule',
+            name="Schedule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('cron', models.CharField(blank=True, help_text='A cron expression, five fields ("*/5 * * * *"), in the time zone below.', max_length=120)),
-                ('interval_seconds', models.PositiveIntegerField(blank=True, help_text='Or: every this many seconds.', null=True, validators=[django.core.validators.MinValueValidator(1)])),
-                ('timezone', models.CharField(default='UTC', max_length=64)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('secret_parameters', models.TextField(blank=True, default='', editable=False)),
-                ('page_context', models.CharField(blank=True, default='', max_length=255)),
-                ('enabled', models.BooleanField(default=True)),
-                ('misfire_policy', models.CharField(choices=[('skip', 'skip the runs missed while the scheduler was down'), ('run_once', 'run once for all the runs missed')], default='skip', max_length=10)),
-                ('overlap_policy', models.CharField(choices=[('skip', 'skip a run while the previous one is still going'), ('queue', 'start it as soon as the previous one ends'), ('allow', 'start it anyway')], default='skip', max_length=10)),
-                ('next_run_at', models.DateTimeField(blank=True, db_index=True, null=True)),
-                ('last_run_at', models.DateTimeField(blank=True, null=True)),
-                ('queued_at', models.DateTimeField(blank=True, null=True)),
-                ('skipped_runs', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('last_execution', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='executions.taskexecution')),
-                ('owner', models.ForeignKey(help_text="Runs are started as this user, with this user's permissions.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='schedules', to=settings.AUTH_USER_MODEL)),
-                ('script', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='schedules', to='catalog.script')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                (
+                    "cron",
+                    models.CharField(
+                        blank=True,
+                        help_text='A cron expression, five fields ("*/5 * * * *"), in the time zone below.',
+                        max_length=120,
+                    ),
+                ),
+                (
+                    "interval_seconds",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Or: every this many seconds.",
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                ("timezone", models.CharField(default="UTC", max_length=64)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("secret_parameters", models.TextField(blank=True, default="", editable=False)),
+                ("page_context", models.CharField(blank=True, default="", max_length=255)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "misfire_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "skip the runs missed while the scheduler was down"),
+                            ("run_once", "run once for all the runs missed"),
+                        ],
+                        default="skip",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "overlap_policy",
+                    models.CharField(
+                        choices=[
+                            ("skip", "skip a run while the previous one is still going"),
+                            ("queue", "start it as soon as the previous one ends"),
+                            ("allow", "start it anyway"),
+                        ],
+                        default="skip",
+                        max_length=10,
+                    ),
+                ),
+                ("next_run_at", models.DateTimeField(blank=True, db_index=True, null=True)),
+                ("last_run_at", models.DateTimeField(blank=True, null=True)),
+                ("queued_at", models.DateTimeField(blank=True, null=True)),
+                ("skipped_runs", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "last_execution",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="executions.taskexecution",
+                    ),
+                ),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        help_text="Runs are started as this user, with this user's permissions.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="schedules",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "script",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="schedules",
+                        to="catalog.script",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationRule',
+            name="NotificationRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('on_failure', models.BooleanField(default=True)),
-                ('on_success', models.BooleanField(default=False)),
-                ('duration_over', models.FloatField(blank=True, help_text='Seconds: also when a run takes longer than this.', null=True, validators=[django.core.validators.MinValueValidator(0)])),
-                ('channel', models.CharField(choices=[('email', 'email'), ('webhook', 'outgoing webhook (JSON, HMAC-signed)')], default='email', max_length=10)),
-                ('target', models.CharField(help_text="Email addresses, comma-separated; or the webhook's URL.", max_length=2000)),
-                ('signing_secret', models.TextField(blank=True, default='', editable=False, help_text='Encrypted; signs webhook bodies.')),
-                ('enabled', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('script', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notification_rules', to='catalog.script')),
-                ('schedule', models.ForeignKey(blank=True, help_text='Only the runs this schedule started.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='notification_rules', to='automation.schedule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("on_failure", models.BooleanField(default=True)),
+                ("on_success", models.BooleanField(default=False)),
+                (
+                    "duration_over",
+                    models.FloatField(
+                        blank=True,
+                        help_text="Seconds: also when a run takes longer than this.",
+                        null=True,
+                        validators=[django.core.validators.MinValueValidator(0)],
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "email"),
+                            ("webhook", "outgoing webhook (JSON, HMAC-signed)"),
+                        ],
+                        default="email",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "target",
+                    models.CharField(
+                        help_text="Email addresses, comma-separated; or the webhook's URL.",
+                        max_length=2000,
+                    ),
+                ),
+                (
+                    "signing_secret",
+                    models.TextField(
+                        blank=True,
+                        default="",
+                        editable=False,
+                        help_text="Encrypted; signs webhook bodies.",
+                    ),
+                ),
+                ("enabled", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "script",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_rules",
+                        to="catalog.script",
+                    ),
+                ),
+                (
+                    "schedule",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only the runs this schedule started.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notification_rules",
+                        to="automation.schedule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='WebhookTrigger',
+            name="WebhookTrigger",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('prefix', models.CharField(editable=False, max_length=16)),
-                ('digest', models.CharField(editable=False, max_length=64, unique=True)),
-                ('parameters', models.JSONField(blank=True, default=dict, help_text='Fixed parameters; the request cannot change them.')),
-                ('secret_parameters', models.TextField(blank=True, default='', editable=False)),
-                ('allowed_fields', models.JSONField(blank=True, default=list, help_text="Fields of the request's JSON body taken as parameters; others are ignored.")),
-                ('page_context', models.CharField(blank=True, default='', max_length=255)),
-                ('rate_limit', models.PositiveIntegerField(default=60, help_text='Runs per minute, at most.', validators=[django.core.validators.MinValueValidator(1)])),
-                ('max_wait', models.PositiveIntegerField(default=30, help_text='Seconds a caller may wait for the result (?wait=N). 0: never waits.', validators=[django.core.validators.MaxValueValidator(300)])),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(help_text="Runs are started as this user, with this user's permissions.", null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='webhooks', to=settings.AUTH_USER_MODEL)),
-                ('script', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhooks', to='catalog.script')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("prefix", models.CharField(editable=False, max_length=16)),
+                ("digest", models.CharField(editable=False, max_length=64, unique=True)),
+                (
+                    "parameters",
+                    models.JSONField(
+                        blank=True,
+                        default=dict,
+                        help_text="Fixed parameters; the request cannot change them.",
+                    ),
+                ),
+                ("secret_parameters", models.TextField(blank=True, default="", editable=False)),
+                (
+                    "allowed_fields",
+                    models.JSONField(
+                        blank=True,
+                        default=list,
+                        help_text="Fields of the request's JSON body taken as parameters; others are ignored.",
+                    ),
+                ),
+                ("page_context", models.CharField(blank=True, default="", max_length=255)),
+                (
+                    "rate_limit",
+                    models.PositiveIntegerField(
+                        default=60,
+                        help_text="Runs per minute, at most.",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "max_wait",
+                    models.PositiveIntegerField(
+                        default=30,
+                        help_text="Seconds a caller may wait for the result (?wait=N). 0: never waits.",
+                        validators=[django.core.validators.MaxValueValidator(300)],
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        help_text="Runs are started as this user, with this user's permissions.",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="webhooks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "script",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhooks",
+                        to="catalog.script",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='NotificationDelivery',
+            name="NotificationDelivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(help_text='failure, success or slow', max_length=10)),
-                ('channel', models.CharField(choices=[('email', 'email'), ('webhook', 'outgoing webhook (JSON, HMAC-signed)')], max_length=10)),
-                ('target', models.CharField(max_length=2000)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('response_status', models.IntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('execution', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='notifications', to='executions.taskexecution')),
-                ('rule', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='automation.notificationrule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("event", models.CharField(help_text="failure, success or slow", max_length=10)),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("email", "email"),
+                            ("webhook", "outgoing webhook (JSON, HMAC-signed)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("target", models.CharField(max_length=2000)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("sent", "Sent"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                (
+                    "next_attempt_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("response_status", models.IntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "execution",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="notifications",
+                        to="executions.taskexecution",
+                    ),
+                ),
+                (
+                    "rule",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="automation.notificationrule",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
-                'constraints': [models.UniqueConstraint(fields=('rule', 'execution', 'event'), name='one_delivery_per_rule_and_event')],
+                "ordering": ["-created_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("rule", "execution", "event"),
+                        name="one_delivery_per_rule_and_event",
+                    )
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='schedule',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('interval_seconds__isnull', True), models.Q(('cron', ''), _negated=True)), models.Q(('interval_seconds__isnull', False), ('cron', '')), _connector='OR'), name='schedule_cron_or_interval'),
+            model_name="schedule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("interval_seconds__isnull", True), models.Q(("cron", ""), _negated=True)
+                    ),
+                    models.Q(("interval_seconds__isnull", False), ("cron", "")),
+                    _connector="OR",
+                ),
+                name="schedule_cron_or_interval",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='notificationrule',
-            constraint=models.CheckConstraint(condition=models.Q(('script__isnull', False), ('schedule__isnull', False), _connector='OR'), name='rule_for_a_script_or_a_schedule'),
+            model_name="notificationrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("script__isnull", False), ("schedule__isnull", False), _connector="OR"
+                ),
+                name="rule_for_a_script_or_a_schedule",
+            ),
         ),
     ]

@@ -4,20 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('executions', '0002_secret_parameters'),
+        ("executions", "0002_secret_parameters"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='taskexecution',
-            name='trigger',
-            field=models.CharField(choices=[('manual', 'started by a person (console, API, compat route)'), ('rerun', 'a re-run of an earlier execution'), ('schedule', 'started by a schedule'), ('webhook', 'started by a webhook')], default='manual', max_length=16),
+            model_name="taskexecution",
+            name="trigger",
+            field=models.CharField(
+                choices=[
+                    ("manual", "started by a person (console, API, compat route)"),
+                    ("rerun", "a re-run of an earlier execution"),
+                    ("schedule", "started by a schedule"),
+                    ("webhook", "started by a webhook"),
+                ],
+                default="manual",
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='taskexecution',
-            name='trigger_ref',
-            field=models.CharField(blank=True, db_index=True, default='', max_length=64),
+            model_name="taskexecution",
+            name="trigger_ref",
+            field=models.CharField(blank=True, db_index=True, default="", max_length=64),
         ),
     ]
