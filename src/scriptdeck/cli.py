@@ -111,8 +111,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_web(args: argparse.Namespace) -> int:
     _setup_django()
+    import logging
+
     import uvicorn
 
+    from scriptdeck.automation.webhooks import RedactHookKeys
+
+    logging.getLogger("uvicorn.access").addFilter(RedactHookKeys())
     uvicorn.run(
         "scriptdeck.asgi:application",
         host=args.host,

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from . import accounts, compat, events, hooks, schedules, views
+from . import accounts, compat, events, hooks, schedules, triggers, views
 from . import schema as _schema  # noqa: F401  (token authentication in the OpenAPI document)
 
 router = DefaultRouter()
@@ -14,6 +14,7 @@ router.register("workers", views.WorkerViewSet, basename="worker")
 router.register("tokens", accounts.ApiTokenViewSet, basename="token")
 router.register("audit", accounts.AuditEventViewSet, basename="audit")
 router.register("schedules", schedules.ScheduleViewSet, basename="schedule")
+router.register("webhooks", triggers.WebhookTriggerViewSet, basename="webhook")
 
 api_urlpatterns = [
     path("auth/token/", accounts.ObtainTokenView.as_view(), name="auth-token"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -210,3 +211,19 @@ def fire(hook: WebhookTrigger, body: dict[str, Any], origin_ip: str | None) -> T
     hook.last_used_at = used
     log.info("webhook %s (%s…) started execution %s", hook.pk, hook.prefix, execution.pk)
     return execution
+
+
+class RedactHookKeys(logging.Filter):
+    """Cuts webhook keys out of access-log lines: the key in the URL is a credential."""
+
+    pattern = re.compile(r"(/api/hooks/)([^/?\s\"]{9})[^/?\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(
+                self.pattern.sub(r"\1\2…", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = self.pattern.sub(r"\1\2…", record.msg)
+        return True

@@ -1,0 +1,140 @@
+"""Webhook triggers over HTTP: made by someone who may run the script, the URL shown once."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.urls import reverse
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from scriptdeck.access import audit
+from scriptdeck.access import permissions as access
+from scriptdeck.access.models import Level, ScriptGrant
+from scriptdeck.automation import webhooks
+from scriptdeck.automation.models import WebhookTrigger
+from scriptdeck.catalog.models import Script
+
+
+class WebhookTriggerSerializer(serializers.ModelSerializer):
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    script = serializers.PrimaryKeyRelatedField(queryset=Script.objects.filter(is_active=True))
+    allowed_fields = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=100),
+        required=False,
+        max_length=200,
+    )
+    key = serializers.SerializerMethodField(help_text="Only in the answer to the creation.")
+    url = serializers.SerializerMethodField(help_text="Only in the answer to the creation.")
+
+    class Meta:
+        model = WebhookTrigger
+        fields = [
+            "id",
+            "name",
+            "script",
+            "owner",
+            "prefix",
+            "parameters",
+            "allowed_fields",
+            "page_context",
+            "rate_limit",
+            "max_wait",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "key",
+            "url",
+        ]
+        read_only_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+
+    def get_key(self, hook: WebhookTrigger) -> str | None:
+        return self.context.get("key")
+
+    def get_url(self, hook: WebhookTrigger) -> str | None:
+        key = self.context.get("key")
+        if not key:
+            return None
+        path = reverse("hook-trigger", kwargs={"token": key})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+    def validate_script(self, script: Script) -> Script:
+        user = self.context["request"].user
+        if not access.scripts_for(user).filter(pk=script.pk).exists():
+            raise serializers.ValidationError(f'Invalid pk "{script.pk}" - object does not exist.')
+        if not access.can(user, script, Level.RUN):
+            raise serializers.ValidationError("you may see this script but not run it")
+        return script
+
+
+class WebhookTriggerViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Your webhook triggers, and those of scripts you manage (staff: all). DELETE revokes."""
+
+    serializer_class = WebhookTriggerSerializer
+
+    def get_queryset(self) -> QuerySet[WebhookTrigger]:
+        if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
+            return WebhookTrigger.objects.none()
+        user = self.request.user
+        hooks = WebhookTrigger.objects.select_related("owner", "script")
+        if user.is_staff:
+            return hooks
+        managed = ScriptGrant.objects.filter(
+            Q(user=user) | Q(group__in=user.groups.all()), level__gte=Level.MANAGE
+        )
+        if managed.filter(script__isnull=True).exists():
+            return hooks
+        return hooks.filter(Q(owner=user) | Q(Exists(managed.filter(script=OuterRef("script_id")))))
+
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        incoming = WebhookTriggerSerializer(data=request.data, context={"request": request})
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        try:
+            hook, key = webhooks.create_hook(
+                data.pop("name"),
+                data.pop("script"),
+                request.user,
+                parameters=data.pop("parameters", None),
+                allowed_fields=data.pop("allowed_fields", None),
+                **data,
+            )
+        except ModelValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        audit.record(
+            audit.Action.WEBHOOK_CHANGE,
+            actor=request.user,
+            target=hook,
+            request=request,
+            change="created",
+            script=hook.script.name,
+            parameters=hook.parameters,
+            allowed_fields=hook.allowed_fields,
+        )
+        answer = WebhookTriggerSerializer(hook, context={"request": request, "key": key}).data
+        return Response(answer, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
+        hook = self.get_object()
+        if hook.owner_id != request.user.pk and not access.can(
+            request.user, hook.script, Level.MANAGE
+        ):
+            raise PermissionDenied("only its owner or a manager of the script may revoke it")
+        if webhooks.revoke(hook):
+            audit.record(
+                audit.Action.WEBHOOK_CHANGE,
+                actor=request.user,
+                target=hook,
+                request=request,
+                change="revoked",
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
