@@ -235,6 +235,7 @@ EMAIL_HOST_USER = env_str("SCRIPTDECK_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = env_str("SCRIPTDECK_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("SCRIPTDECK_EMAIL_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("SCRIPTDECK_EMAIL_FROM", "scriptdeck@localhost")
+EMAIL_TIMEOUT = env_float("SCRIPTDECK_EMAIL_TIMEOUT", 10.0)
 
 # --- Celery: the broker only carries "run execution N"; the database row is the truth.
 _embedded_broker = embedded_broker_dir(SCRIPTDECK_HOME)

@@ -221,3 +221,43 @@ def test_a_secret_parameter_of_a_schedule_is_stored_encrypted_and_reaches_the_ru
     run.refresh_from_db()
     assert run.status == Status.SUCCESS and run.result["length"] == len("t0p-s3cret")
     assert run.parameters == {"token": "••••"}
+
+
+def test_a_schedule_made_in_the_admin_keeps_its_secret_encrypted(synced, admin_user, client):
+    write_script(
+        synced,
+        "secretive.py",
+        """
+        PARAMETERS = {"token": {"type": "string", "secret": True, "required": True}}
+        print("{}")
+        """,
+    )
+    from scriptdeck.catalog.registry import sync
+
+    sync()
+    script = Script.objects.get(name="secretive")
+    client.force_login(admin_user)
+    form = {
+        "name": "nightly",
+        "script": script.pk,
+        "owner": admin_user.pk,
+        "cron": "0 3 * * *",
+        "interval_seconds": "",
+        "timezone": "UTC",
+        "parameters": '{"token": "adm1n-s3cret"}',
+        "page_context": "",
+        "enabled": "on",
+        "misfire_policy": "skip",
+        "overlap_policy": "skip",
+    }
+    answer = client.post("/admin/automation/schedule/add/", form)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    schedule = Schedule.objects.get(name="nightly")
+    assert schedule.parameters == {"token": "••••"}
+    assert "adm1n-s3cret" not in schedule.secret_parameters and schedule.secret_parameters
+    assert schedule.next_run_at is not None
+    page = client.get(f"/admin/automation/schedule/{schedule.pk}/change/").content.decode()
+    assert "adm1n-s3cret" not in page
+
+    bad = client.post("/admin/automation/schedule/add/", {**form, "name": "x", "cron": "nope"})
+    assert bad.status_code == 200 and not Schedule.objects.filter(name="x").exists()

@@ -27,6 +27,7 @@ class Action:
     LOGOUT = "logout"
     SCHEDULE_CHANGE = "schedule.change"
     WEBHOOK_CHANGE = "webhook.change"
+    NOTIFICATION_CHANGE = "notification.change"
 
     ALL = (
         RUN,
@@ -43,6 +44,7 @@ class Action:
         LOGOUT,
         SCHEDULE_CHANGE,
         WEBHOOK_CHANGE,
+        NOTIFICATION_CHANGE,
     )
 
 

@@ -7,7 +7,7 @@ import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from threading import Event
+from threading import Event, Thread
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
@@ -215,6 +215,20 @@ def _note(schedule_id: int, message: str, skipped: int = 0) -> None:
     )
 
 
+def _deliver_forever(stop: Event, interval: float) -> None:
+    from django.db import close_old_connections
+
+    from . import notifications
+
+    while not stop.is_set():
+        close_old_connections()
+        try:
+            notifications.deliver_due()
+        except Exception:
+            log.exception("sending notifications failed; trying again in %s s", interval)
+        stop.wait(interval)
+
+
 def serve(stop: Event, interval: float, holder: str, once: bool = False) -> None:
     """The scheduler process: fire due schedules and send due notifications, while this
     process holds the scheduler lease; stand by while another one does."""
@@ -222,10 +236,14 @@ def serve(stop: Event, interval: float, holder: str, once: bool = False) -> None
 
     from scriptdeck.executions import leases
 
-    from . import notifications
-
     active = None
     lease_seconds = max(interval * 6, 3.0)
+    # Deliveries run beside the schedules, so a slow mail server never delays a tick.
+    # Each delivery is claimed by a conditional UPDATE: any number of senders is safe.
+    sender = Thread(
+        target=_deliver_forever, args=(stop, max(interval, 0.5)), name="notify", daemon=True
+    )
+    sender.start()
     while True:
         close_old_connections()
         try:
@@ -235,7 +253,6 @@ def serve(stop: Event, interval: float, holder: str, once: bool = False) -> None
                 log.info("scheduler %s is %s", holder, "active" if holding else "standing by")
             if holding:
                 run_due()
-                notifications.deliver_due()
         except Exception:
             log.exception("scheduler pass failed; trying again in %s s", interval)
         if once or stop.wait(interval):
