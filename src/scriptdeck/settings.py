@@ -189,6 +189,9 @@ SCRIPTDECK_SCRIPTS_DIR = (
     Path(env_str("SCRIPTDECK_SCRIPTS_DIR", str(default_scripts_dir()))).expanduser().resolve()
 )
 SCRIPTDECK_PYTHON = env_str("SCRIPTDECK_PYTHON", "")  # empty: the server's own interpreter
+# Python scripts start from a warm fork server per worker process when their own
+# ``warm_start`` is empty and this is true; any trouble falls back to a cold start.
+SCRIPTDECK_WARM_START = env_bool("SCRIPTDECK_WARM_START", False)
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
 SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
 SCRIPTDECK_UPLOAD_MAX_BYTES = env_int("SCRIPTDECK_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)

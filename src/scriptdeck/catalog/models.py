@@ -92,6 +92,18 @@ class Script(models.Model):
         help_text="When its worker dies or stops mid-run, run it once more (it may have been "
         "half done: only for scripts safe to run twice).",
     )
+    warm_start = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Start from the worker's warm fork server instead of a new interpreter "
+        "(Python scripts). Empty: the global default, SCRIPTDECK_WARM_START.",
+    )
+    preload = models.JSONField(
+        default=list,
+        blank=True,
+        editable=False,
+        help_text='Modules the warm server imports ahead: the script\'s PRELOAD = ["pandas"].',
+    )
     sha256 = models.CharField(max_length=64, blank=True, help_text="Of the file at the last sync.")
     size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
