@@ -1,4 +1,4 @@
-"""``scriptdeck``: serve, worker, sweeper, sync, manage.
+"""``scriptdeck``: serve, worker, sweeper, sync, manage; and run, ls, logs, cancel, login.
 
 Every option also reads an environment variable, named in ``--help``.
 """
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 PR_SET_PDEATHSIG = 1
@@ -335,6 +335,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return supervisor.run()
 
 
+# --- the client commands (scriptdeck/client.py: httpx only, no Django) ---------------------
+
+
+def _client(name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler of a client command, imported when it runs: no Django, no database."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from scriptdeck import client
+
+        return getattr(client, name)(args)
+
+    return handler
+
+
 # --- argument parsing ------------------------------------------------------------------------
 
 
@@ -447,6 +461,65 @@ def build_parser() -> argparse.ArgumentParser:
     manage = sub.add_parser("manage", help="a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)
     manage.set_defaults(func=cmd_manage)
+
+    def connection_options(p: argparse.ArgumentParser, token: bool = True) -> None:
+        p.add_argument(
+            "--url",
+            help="the server [SCRIPTDECK_URL, else the config file, else http://127.0.0.1:8000]",
+        )
+        if token:
+            p.add_argument("--token", help="an API token [SCRIPTDECK_TOKEN, else the config file]")
+
+    run = sub.add_parser("run", help="run a script on a server, follow its output, exit as it did")
+    run.add_argument("script", help="the script's name or id")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a parameter; VALUE is JSON when it parses, else text; @FILE reads a file",
+    )
+    run.add_argument("--page-context", default="", help="the page context the script receives")
+    run.add_argument(
+        "--follow",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="follow the output to the end (default); --no-follow prints the id and exits",
+    )
+    run.add_argument("--json", action="store_true", help="print only the final record, as JSON")
+    run.add_argument("--timeout", type=float, help="stop waiting after this many seconds")
+    connection_options(run)
+    run.set_defaults(func=_client("cmd_run"))
+
+    ls = sub.add_parser("ls", help="list the scripts you may see on a server")
+    ls.add_argument("--json", action="store_true", help="print the server's records as JSON")
+    connection_options(ls)
+    ls.set_defaults(func=_client("cmd_ls"))
+
+    logs = sub.add_parser("logs", help="print an execution's output")
+    logs.add_argument("id", type=int, help="the execution's id")
+    logs.add_argument("--follow", action="store_true", help="keep printing until it ends")
+    logs.add_argument("--json", action="store_true", help="print the chunks as one JSON")
+    logs.add_argument("--timeout", type=float, help="with --follow: stop waiting after S s")
+    connection_options(logs)
+    logs.set_defaults(func=_client("cmd_logs"))
+
+    cancel = sub.add_parser("cancel", help="cancel an execution")
+    cancel.add_argument("id", type=int, help="the execution's id")
+    connection_options(cancel)
+    cancel.set_defaults(func=_client("cmd_cancel"))
+
+    status = sub.add_parser("status", help="show an execution's record")
+    status.add_argument("id", type=int, help="the execution's id")
+    status.add_argument("--json", action="store_true", help="the whole record, as JSON")
+    connection_options(status)
+    status.set_defaults(func=_client("cmd_status"))
+
+    login = sub.add_parser("login", help="get an API token and save it for the client commands")
+    login.add_argument("--username", help="asked when not given")
+    login.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    connection_options(login, token=False)
+    login.set_defaults(func=_client("cmd_login"))
     return parser
 
 
