@@ -196,6 +196,15 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     no_records = api.get("/api/results/", params={"script_name": "exit_code"}).json()
     assert no_records["count"] == 0
 
+    # The overview's percentiles come from PostgreSQL's percentile_cont here.
+    overview = api.get("/api/stats/overview/", params={"days": 1}).json()
+    rows = {row["script_name"]: row for row in overview["scripts"]}
+    assert rows["ok_sdk"]["runs"] == 1 and rows["ok_sdk"]["success_rate"] == 1.0
+    assert rows["ok_sdk"]["p50_seconds"] == ok["execution_time"]
+    assert (
+        rows["exit_code"]["success_rate"] == 0.0 and rows["exit_code"]["last_status"] == "FAILURE"
+    )
+
 
 def test_postgres_and_rabbitmq_run_native_and_compat_submissions(
     rabbitmq_queue: str,

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from . import accounts, compat, events, hooks, schedules, triggers, views
+from . import accounts, compat, events, hooks, schedules, stats, triggers, views
 from . import schema as _schema  # noqa: F401  (token authentication in the OpenAPI document)
 
 router = DefaultRouter()
@@ -22,6 +22,7 @@ api_urlpatterns = [
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/me/", accounts.MeView.as_view(), name="auth-me"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("stats/overview/", stats.OverviewView.as_view(), name="stats-overview"),
     path("executions/<int:pk>/events/", events.execution_events, name="execution-events"),
     path("hooks/<str:token>/", hooks.trigger, name="hook-trigger"),
     path("", include(router.urls)),
