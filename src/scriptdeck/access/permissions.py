@@ -64,6 +64,30 @@ def executions_for(user: Any, queryset: QuerySet) -> QuerySet:
     return queryset.filter(Q(user=user) | Q(Exists(managed.filter(script=OuterRef("script_id")))))
 
 
+def owned_or_managed(user: Any, queryset: QuerySet, owner_field: str = "owner") -> QuerySet:
+    """Rows of ``queryset`` (with a ``script``) that ``user`` owns or whose script they
+    manage; staff see all."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return queryset.none()
+    if user.is_staff:
+        return queryset
+    managed = _grants_of(user).filter(level__gte=Level.MANAGE)
+    if managed.filter(script__isnull=True).exists():
+        return queryset
+    return queryset.filter(
+        Q(**{owner_field: user}) | Q(Exists(managed.filter(script=OuterRef("script_id"))))
+    )
+
+
+def runnable_script(user: Any, script: Script) -> str | None:
+    """Why ``user`` may not run ``script`` (an unseen one reads as not existing), or None."""
+    if not scripts_for(user).filter(pk=script.pk).exists():
+        return f'Invalid pk "{script.pk}" - object does not exist.'
+    if not can(user, script, Level.RUN):
+        return "you may see this script but not run it"
+    return None
+
+
 class Levels:
     """Every level a user holds, read in one query: for a page of scripts."""
 

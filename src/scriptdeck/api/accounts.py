@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate, login, logout
 from django.db.models import QuerySet
 from django.middleware.csrf import get_token
@@ -53,6 +55,26 @@ def _too_many(wait: int) -> Response:
     return response
 
 
+def _check_credentials(request: Request) -> tuple[CredentialsSerializer, Any]:
+    """The user a user name and password name, or the refusal to answer (400, 429)."""
+    given = CredentialsSerializer(data=request.data)
+    given.is_valid(raise_exception=True)
+    username = given.validated_data["username"]
+    wait = signin.retry_after(request, username)
+    if wait:
+        audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
+        return given, _too_many(wait)
+    user = authenticate(request, username=username, password=given.validated_data["password"])
+    if user is None:
+        message = "the user name or the password is wrong"
+        refusal = Response(
+            {"detail": message, "non_field_errors": [message], "error": message},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+        return given, refusal
+    return given, user
+
+
 @method_decorator(ensure_csrf_cookie, name="dispatch")
 class MeView(APIView):
     """Who is signed in (or nobody); also hands the browser its CSRF cookie."""
@@ -74,19 +96,9 @@ class LoginView(APIView):
 
     @extend_schema(request=CredentialsSerializer, responses={200: MeSerializer})
     def post(self, request: Request) -> Response:
-        given = CredentialsSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        username = given.validated_data["username"]
-        wait = signin.retry_after(request, username)
-        if wait:
-            audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
-            return _too_many(wait)
-        user = authenticate(request, username=username, password=given.validated_data["password"])
-        if user is None:
-            message = "the user name or the password is wrong"
-            return Response(
-                {"detail": message, "error": message}, status=status.HTTP_400_BAD_REQUEST
-            )
+        given, user = _check_credentials(request)
+        if isinstance(user, Response):
+            return user
         login(request._request, user)
         request.user = user
         target = signin.safe_next(request._request, given.validated_data.get("next"))
@@ -108,20 +120,9 @@ class ObtainTokenView(APIView):
 
     @extend_schema(request=CredentialsSerializer, responses={200: dict})
     def post(self, request: Request) -> Response:
-        given = CredentialsSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        username = given.validated_data["username"]
-        wait = signin.retry_after(request, username)
-        if wait:
-            audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
-            return _too_many(wait)
-        user = authenticate(request, username=username, password=given.validated_data["password"])
-        if user is None:
-            message = "the user name or the password is wrong"
-            return Response(
-                {"non_field_errors": [message], "error": message},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+        _, user = _check_credentials(request)
+        if isinstance(user, Response):
+            return user
         token, key = tokens.create(user, "obtained with a password")
         audit.record(audit.Action.LOGIN, actor=user, request=request, method="password-token")
         audit.record(audit.Action.TOKEN_CREATE, actor=user, target=token, request=request)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import PermissionDenied
 
 from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
-from scriptdeck.access.models import Level, ScriptGrant
+from scriptdeck.access.models import Level
 from scriptdeck.automation.models import Schedule
 from scriptdeck.automation.scheduler import ScheduleError, check_timing, plan
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.parameters import (
-    SECRET_MASK,
     ParameterErrors,
     split_secrets,
     validate_parameters,
+    with_stored_secrets,
 )
 from scriptdeck.security.crypto import decrypt_json, encrypt_json
 
@@ -64,11 +64,9 @@ class ScheduleSerializer(serializers.ModelSerializer):
         ]
 
     def validate_script(self, script: Script) -> Script:
-        user = self.context["request"].user
-        if not access.scripts_for(user).filter(pk=script.pk).exists():
-            raise serializers.ValidationError(f'Invalid pk "{script.pk}" - object does not exist.')
-        if not access.can(user, script, Level.RUN):
-            raise serializers.ValidationError("you may see this script but not run it")
+        refused = access.runnable_script(self.context["request"].user, script)
+        if refused:
+            raise serializers.ValidationError(refused)
         return script
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -84,10 +82,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
         script: Script = value("script")
         given = dict(attrs.get("parameters", current.parameters if current else {}) or {})
         if current is not None and current.secret_parameters:
-            # Secrets are shown masked and come back masked: those keep the stored value.
-            for name, secret in decrypt_json(current.secret_parameters).items():
-                if given.get(name, SECRET_MASK) == SECRET_MASK:
-                    given[name] = secret
+            given = with_stored_secrets(given, decrypt_json(current.secret_parameters))
         try:
             checked = validate_parameters(script.effective_schema, given)
         except ParameterErrors as exc:
@@ -106,18 +101,8 @@ class ScheduleViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Schedule]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
             return Schedule.objects.none()
-        user = self.request.user
         schedules = Schedule.objects.select_related("owner", "script")
-        if user.is_staff:
-            return schedules
-        managed = ScriptGrant.objects.filter(
-            Q(user=user) | Q(group__in=user.groups.all()), level__gte=Level.MANAGE
-        )
-        if managed.filter(script__isnull=True).exists():
-            return schedules
-        return schedules.filter(
-            Q(owner=user) | Q(Exists(managed.filter(script=OuterRef("script_id"))))
-        )
+        return access.owned_or_managed(self.request.user, schedules)
 
     def _require_change(self, schedule: Schedule) -> None:
         user = self.request.user

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as ModelValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import PermissionDenied
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
-from scriptdeck.access.models import Level, ScriptGrant
+from scriptdeck.access.models import Level
 from scriptdeck.automation import webhooks
 from scriptdeck.automation.models import WebhookTrigger
 from scriptdeck.catalog.models import Script
@@ -62,11 +62,9 @@ class WebhookTriggerSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     def validate_script(self, script: Script) -> Script:
-        user = self.context["request"].user
-        if not access.scripts_for(user).filter(pk=script.pk).exists():
-            raise serializers.ValidationError(f'Invalid pk "{script.pk}" - object does not exist.')
-        if not access.can(user, script, Level.RUN):
-            raise serializers.ValidationError("you may see this script but not run it")
+        refused = access.runnable_script(self.context["request"].user, script)
+        if refused:
+            raise serializers.ValidationError(refused)
         return script
 
 
@@ -84,16 +82,8 @@ class WebhookTriggerViewSet(
     def get_queryset(self) -> QuerySet[WebhookTrigger]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
             return WebhookTrigger.objects.none()
-        user = self.request.user
         hooks = WebhookTrigger.objects.select_related("owner", "script")
-        if user.is_staff:
-            return hooks
-        managed = ScriptGrant.objects.filter(
-            Q(user=user) | Q(group__in=user.groups.all()), level__gte=Level.MANAGE
-        )
-        if managed.filter(script__isnull=True).exists():
-            return hooks
-        return hooks.filter(Q(owner=user) | Q(Exists(managed.filter(script=OuterRef("script_id")))))
+        return access.owned_or_managed(self.request.user, hooks)
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         incoming = WebhookTriggerSerializer(data=request.data, context={"request": request})

@@ -182,10 +182,10 @@ class ScheduleForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         from scriptdeck.catalog.parameters import (
-            SECRET_MASK,
             ParameterErrors,
             split_secrets,
             validate_parameters,
+            with_stored_secrets,
         )
         from scriptdeck.security.crypto import decrypt_json, encrypt_json
 
@@ -202,10 +202,7 @@ class ScheduleForm(forms.ModelForm):
         if script is not None:
             given = dict(data.get("parameters") or {})
             if self.instance.pk and self.instance.secret_parameters:
-                # Secrets are shown masked; a masked value keeps the stored secret.
-                for name, secret in decrypt_json(self.instance.secret_parameters).items():
-                    if given.get(name, SECRET_MASK) == SECRET_MASK:
-                        given[name] = secret
+                given = with_stored_secrets(given, decrypt_json(self.instance.secret_parameters))
             try:
                 checked = validate_parameters(script.effective_schema, given)
             except ParameterErrors as exc:
