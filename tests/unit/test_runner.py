@@ -1,4 +1,8 @@
-"""The runner: environment contract, result rules, exit codes, limits, memory, output bounds."""
+"""The runner: environment contract, result rules, exit codes, limits, memory, output bounds.
+
+Every test runs twice: started cold (a new interpreter through the launcher) and warm (forked
+from the worker's fork server), and must pass the same way in both.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,39 @@ from scriptdeck.runner import (
     UnsupportedScript,
     build_environment,
     command_for,
-    run,
 )
+from scriptdeck.runner import run as run_cold_or_warm
 from scriptdeck.runner.capture import HeadTailBuffer
 from scriptdeck.runner.result import TEXT_OUTPUT_MESSAGE
+
+
+def run(spec: RunSpec, sink: Sink | None = None):
+    """``runner.run`` as the current mode starts scripts (see the ``start_mode`` fixture)."""
+    return run_cold_or_warm(spec, sink)
+
+
+@pytest.fixture(params=["cold", "warm"], autouse=True)
+def start_mode(request, monkeypatch):
+    """Run the whole suite both ways; a warm run that quietly started cold is a failure."""
+    mode = request.param
+    if mode == "warm":
+        real_run = run_cold_or_warm
+
+        def warm_run(spec: RunSpec, sink: Sink | None = None):
+            spec.warm_start = True
+            outcome = real_run(spec, sink)
+            can_start_warm = (
+                spec.argv[0] == sys.executable
+                and len(spec.argv) > 1
+                and spec.argv[1].endswith(".py")
+                and os.path.isdir(spec.cwd)
+            )
+            if can_start_warm:
+                assert outcome.details.get("start") == "warm", outcome.details
+            return outcome
+
+        monkeypatch.setattr(sys.modules[__name__], "run_cold_or_warm", warm_run)
+    return mode
 
 
 def make_script(tmp_path: Path, body: str, name: str = "job.py") -> Path:
@@ -504,7 +537,7 @@ def test_python_scripts_run_with_the_servers_interpreter_by_default(tmp_path):
     assert command_for(script)[0] == sys.executable
 
 
-def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path):
+def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path, start_mode):
     import signal
     import subprocess
 
@@ -524,7 +557,7 @@ def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path):
         env = build_environment(parameters={{}}, page_context="", script_name="job",
                                 execution_id="1", result_file="", pythonpath=sdk_pythonpath())
         run(RunSpec(argv=command_for({str(script)!r}), cwd={str(tmp_path)!r}, env=env,
-                    script_name="job"))
+                    script_name="job", warm_start={start_mode == "warm"!r}))
         """
     )
     worker = subprocess.Popen([sys.executable, "-c", worker_code])

@@ -36,6 +36,7 @@ def _signature_fields(path: Path) -> dict[str, object]:
         "schema_source": signature.source,
         "schema_problems": signature.problems,
         "entrypoint": signature.entrypoint,
+        "preload": signature.preload,
     }
 
 

@@ -63,13 +63,15 @@ class ScriptSignature:
 
     ``schema`` is the full object form, or None when the file says nothing (free-form);
     ``source`` is "sidecar", "declared", "inferred" or ""; ``entrypoint`` tells the runner to
-    call ``main(**parameters)`` through the SDK; ``problems`` are sentences for the admin.
+    call ``main(**parameters)`` through the SDK; ``problems`` are sentences for the admin;
+    ``preload`` the modules a warm fork server imports ahead for it (``PRELOAD = ["pandas"]``).
     """
 
     schema: dict[str, Any] | None = None
     source: str = ""
     entrypoint: bool = False
     problems: list[str] = field(default_factory=list)
+    preload: list[str] = field(default_factory=list)
 
 
 class _Unsupported(Exception):
@@ -85,18 +87,19 @@ def read_script(path: Path) -> ScriptSignature:
         tree = _parse(path, problems)
     main = _entrypoint_main(tree, problems) if tree is not None else None
     entrypoint = main is not None
+    preload = _read_preload(tree, problems) if tree is not None else []
 
     schema = _read_sidecar(path, problems)
     if schema is not None:
-        return ScriptSignature(schema, "sidecar", entrypoint, problems)
+        return ScriptSignature(schema, "sidecar", entrypoint, problems, preload)
     if tree is not None:
         schema = _read_declared(tree, problems)
         if schema is not None:
-            return ScriptSignature(schema, "declared", entrypoint, problems)
+            return ScriptSignature(schema, "declared", entrypoint, problems, preload)
         if main is not None:
             schema = _infer(main, _import_aliases(tree), problems)
-            return ScriptSignature(schema, "inferred", entrypoint, problems)
-    return ScriptSignature(None, "", entrypoint, problems)
+            return ScriptSignature(schema, "inferred", entrypoint, problems, preload)
+    return ScriptSignature(None, "", entrypoint, problems, preload)
 
 
 def check_schema(schema: object) -> list[str]:
@@ -194,6 +197,51 @@ def _read_declared(tree: ast.Module, problems: list[str]) -> dict[str, Any] | No
         )
         return None
     return _normalise(value, origin, problems)
+
+
+PRELOAD_NAMES = ("PRELOAD", "preload")
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+
+
+def _read_preload(tree: ast.Module, problems: list[str]) -> list[str]:
+    """A module-level ``PRELOAD = ["pandas", ...]`` literal: module names, each once.
+
+    Only names are kept (``a.b.c``), never code: the warm server imports them by name.
+    """
+    node: ast.expr | None = None
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id in PRELOAD_NAMES
+            for target in statement.targets
+        ):
+            node = statement.value
+        elif (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id in PRELOAD_NAMES
+            and statement.value is not None
+        ):
+            node = statement.value
+    if node is None:
+        return []
+    origin = f"PRELOAD (line {node.lineno})"
+    try:
+        value = ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        problems.append(f"{origin} is not a plain list of module names: it is ignored")
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        problems.append(f"{origin} must be a list of module names, not {_kind_name(value)}")
+        return []
+    modules: list[str] = []
+    for name in value:
+        if not isinstance(name, str) or not MODULE_NAME.fullmatch(name):
+            problems.append(f"{origin}: {name!r} is not a module name; it is left out")
+        elif name not in modules:
+            modules.append(name)
+    return modules
 
 
 def _normalise(data: object, origin: str, problems: list[str]) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import socket
+import sys
 import traceback
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,36 @@ def build_spec(
         time_limit=float(max(script.time_limit, script.soft_time_limit)),
         output_limit=settings.SCRIPTDECK_OUTPUT_LIMIT,
         heartbeat_interval=settings.SCRIPTDECK_HEARTBEAT_INTERVAL,
+        warm_start=starts_warm(script, path),
+        preload=tuple(script.preload or ()),
     )
+
+
+def starts_warm(script: Any, path: Path) -> bool:
+    """Whether this run forks from the worker's warm server (see runner/forkserver.py).
+
+    The script's own ``warm_start``, else ``SCRIPTDECK_WARM_START``; only for ``.py`` files run
+    by this very interpreter, since a server can only fork the interpreter it is.
+    """
+    wanted = script.warm_start if script.warm_start is not None else settings.SCRIPTDECK_WARM_START
+    python = settings.SCRIPTDECK_PYTHON
+    same_python = not python or os.path.abspath(python) == os.path.abspath(sys.executable)
+    return bool(wanted) and path.suffix == ".py" and same_python
+
+
+def record_start(execution_id: int, outcome: Outcome) -> None:
+    """Say how the run started: in the worker's log, and in a failure's message on a fallback.
+
+    ``outcome.details`` is not stored (no column for it yet), so a warm start that fell back
+    to a cold one is also named in the error message of a run that failed.
+    """
+    start = outcome.details.get("start", "cold")
+    if start.startswith("cold (warm start failed"):
+        log.warning("execution %s started %s", execution_id, start)
+        if not outcome.succeeded:
+            outcome.error_message = f"{outcome.error_message}\n(Started {start}.)".lstrip("\n")
+    else:
+        log.info("execution %s started %s", execution_id, start)
 
 
 def command_line(template: list[str] | None, parameters: dict[str, Any]) -> list[str]:
@@ -130,6 +160,7 @@ def mask_outcome(outcome: Outcome, masker: Masker) -> Outcome:
     outcome.stdout = masker.mask(outcome.stdout)
     outcome.stderr = masker.mask(outcome.stderr)
     outcome.error_message = masker.mask(outcome.error_message)
+    outcome.details = masker.mask_value(outcome.details)
     return outcome
 
 
@@ -170,6 +201,7 @@ def execute(
             outcome = mask_outcome(run(spec, sink), masker)
         finally:
             sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
+        record_start(execution_id, outcome)
         _, left_out = artifacts.collect(
             execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
         )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from . import forkserver
 from .capture import HeadTailBuffer
 from .process_tree import RUN_MARKER_VARIABLE, ProcessTree, TreeSample, become_subreaper
 from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
@@ -113,7 +114,9 @@ class _Run:
         self.out = HeadTailBuffer(spec.output_limit)
         self.err = HeadTailBuffer(spec.output_limit)
         self.marker = uuid.uuid4().hex
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: subprocess.Popen[bytes] | forkserver.WarmProcess | None = None
+        self.start = "cold"
+        self.preload_failed: dict[str, str] = {}
         self.tree: ProcessTree | None = None
         self.status: int | None = None
         self.rusage: Any = None
@@ -131,6 +134,12 @@ class _Run:
     def spawn(self) -> None:
         env = dict(self.spec.env)
         env[RUN_MARKER_VARIABLE] = self.marker
+        if self.spec.warm_start:
+            try:
+                self.spawn_warm(env)
+                return
+            except forkserver.ForkServerError as exc:
+                self.start = f"cold (warm start failed: {exc})"
         report_read, report_write = os.pipe()
         try:
             self.proc = subprocess.Popen(
@@ -161,6 +170,21 @@ class _Run:
         with _active_lock:
             _active_roots.add(self.proc.pid)
         self.tree = ProcessTree(self.proc.pid, self.marker)
+
+    def spawn_warm(self, env: dict[str, str]) -> None:
+        """Fork the script from the warm server: same launcher role, same pipes, same report."""
+        proc, report_read, server = forkserver.start(
+            self.spec.argv, self.spec.cwd, env, tuple(self.spec.preload)
+        )
+        self.proc = proc
+        self.report_fd = report_read
+        self.start = "warm"
+        self.preload_failed = {
+            name: why for name, why in server.preload_failed.items() if name in self.spec.preload
+        }
+        with _active_lock:
+            _active_roots.add(proc.pid)
+        self.tree = ProcessTree(proc.pid, self.marker)
 
     def poll_exit(self) -> bool:
         assert self.proc is not None
@@ -323,6 +347,9 @@ class _Run:
             cancelled=self.cancel_started is not None,
             leftover_processes=self.leftovers,
         )
+        outcome.details["start"] = self.start
+        if self.preload_failed:  # the script imported them itself, if it could
+            outcome.details["preload_failed"] = self.preload_failed
         self.apply_launcher_report(outcome)
         if outcome.failure_reason == Reason.SPAWN_FAILED:
             return outcome
@@ -475,9 +502,10 @@ def _reap_stray_zombies() -> None:
         children = psutil.Process(os.getpid()).children()
     except psutil.Error:
         return
+    servers = forkserver.server_pids()  # reaped by their own Popen, which reports how they died
     for child in children:
         with _active_lock:
-            if child.pid in _active_roots:
+            if child.pid in _active_roots or child.pid in servers:
                 continue
         try:
             if child.status() == psutil.STATUS_ZOMBIE:
@@ -507,6 +535,7 @@ def run(spec: RunSpec, sink: Sink | None = None) -> Outcome:
             error_message=f"Could not start {spec.argv[0]!r}: {exc.strerror or exc}.",
             started_at=started_at,
             completed_at=datetime.now().astimezone(),
+            details={"start": runner.start},
         )
     assert runner.proc is not None
     try:

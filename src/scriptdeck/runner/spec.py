@@ -111,3 +111,8 @@ class RunSpec:
     # SIGTERM → SIGKILL grace for processes left behind, and the steps of a cancel.
     cleanup_grace: float = 1.0
     cancel_steps: tuple[float, float] = (1.0, 1.0)
+    # Fork a Python script from this process's warm server (runner/forkserver.py) instead of
+    # starting a new interpreter; any trouble starts it cold and the outcome says why.
+    warm_start: bool = False
+    # Modules that server imports ahead (the script's ``PRELOAD``); only used warm.
+    preload: tuple[str, ...] = ()
