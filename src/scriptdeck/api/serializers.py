@@ -190,6 +190,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
             "error_message",
             "trigger",
             "trigger_ref",
+            "details",
             "attempt",
             "retry_of",
             "retried_by",

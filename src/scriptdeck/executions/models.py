@@ -66,6 +66,9 @@ class TaskExecution(models.Model):
         max_length=32, choices=FailureReason.choices, blank=True, default=""
     )
     error_message = models.TextField(blank=True, default="")
+    # How the run went, beside its status: how it started (cold, warm, or cold after the
+    # warm server failed), which signals a cancel sent, artifacts left out…
+    details = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     # The schedule's or the webhook's id when one started it.
     trigger_ref = models.CharField(max_length=64, blank=True, default="", db_index=True)

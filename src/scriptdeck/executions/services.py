@@ -401,6 +401,7 @@ def finish(
         "stderr_bytes": outcome.stderr_bytes,
         "stdout_dropped": outcome.stdout_dropped,
         "stderr_dropped": outcome.stderr_dropped,
+        "details": _jsonable(outcome.details or {}),
     }
     if outcome.pid:
         fields["pid"] = outcome.pid
