@@ -5,15 +5,30 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_HOME := $(CURDIR)/var/test
 
-.PHONY: install run test test-fast lint bench clean services
+.PHONY: install run test test-fast lint bench clean services e2e-deps
 
-install: $(STAMP)
+# The web console (web/): npm ci when the lock changes; the build (OpenAPI schema → types,
+# type check, lint, vite) when its sources or the API change. Output: static/console/.
+WEB_MODULES := web/node_modules/.package-lock.json
+WEB_STAMP := src/scriptdeck/console/static/console/.vite/manifest.json
+WEB_SOURCES := $(shell find web/src web/public -type f ! -name schema.d.ts 2>/dev/null) \
+	web/package.json web/index.html web/vite.config.ts web/tsconfig.json web/eslint.config.js \
+	web/scripts/gen-openapi.sh $(wildcard src/scriptdeck/api/*.py)
+
+install: $(STAMP) $(WEB_STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
+
+$(WEB_MODULES): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	@touch $(WEB_MODULES)
+
+$(WEB_STAMP): $(STAMP) $(WEB_MODULES) $(WEB_SOURCES)
+	cd web && npm run build
 
 run: install
 	$(BIN)/scriptdeck serve
@@ -24,8 +39,15 @@ lint: install
 
 # Every test: unit, app (Django + SQLite), system (real processes; embedded default,
 # PostgreSQL + Redis, RabbitMQ). The services must be running: see `make services`.
-test: install lint
+test: install lint e2e-deps
+	cd web && npm test
 	SCRIPTDECK_HOME=$(TEST_HOME) $(BIN)/python -m pytest tests
+
+# The console's end-to-end tests drive Debian's chromium (never a downloaded browser), with
+# CJK fonts for the Chinese pages' screenshots.
+e2e-deps:
+	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
+		(apt-get update && apt-get install -y chromium fonts-noto-cjk)
 
 # Without the service-backed system tests, for a machine with no PostgreSQL/Redis/RabbitMQ.
 test-fast: install
@@ -39,5 +61,10 @@ clean:
 	rm -rf $(VENV) var build *.egg-info
 
 # Benchmarks: figures measured here, each against a baseline measured in the same run.
-bench: install
-	SCRIPTDECK_HOME=$(CURDIR)/var/bench $(BIN)/python bench/sampling.py
+# Needs PostgreSQL (and redis-server) on this machine: see `make services` and bench/README.md.
+# `make bench QUICK=1` (or BENCH_QUICK=1) runs reduced sizes. Not part of `make test`.
+bench: $(STAMP)
+	@$(BIN)/python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 3)" \
+		2>/dev/null || bash .ci/services
+	BENCH_QUICK=$(or $(QUICK),$(BENCH_QUICK),0) SCRIPTDECK_HOME=$(CURDIR)/var/bench \
+		$(BIN)/python bench/suite.py

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "scriptdeck.access",
     "scriptdeck.executions",
     "scriptdeck.automation",
+    "scriptdeck.console",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +157,9 @@ STATIC_ROOT = SCRIPTDECK_HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise warns on every request when it is missing
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# The console's Vite assets carry their content hash (assets/<name>-<8 chars>.<ext>): cached
+# for a year, immutable. (Django's own static files are not hashed here.)
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/static/console/assets/.+-[A-Za-z0-9_-]{8}\.\w+$"
 
 # --- API
 REST_FRAMEWORK = {

@@ -11,4 +11,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_urlpatterns)),
     path("myapp/api/", include(compat_urlpatterns)),
+    # The console last: every other path is one of its pages (index.html, never cached).
+    path("", include("scriptdeck.console.urls")),
 ]

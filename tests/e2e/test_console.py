@@ -1,0 +1,275 @@
+"""The web console end to end, in headless Chromium (Debian's, never a downloaded one).
+
+sign in → run a script with parameters → live output → result table → re-run → cancel a
+long script → find it in History by filter → switch language. Each page's screenshot is
+written to tests/e2e/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.system.harness import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    ProcessStack,
+    Server,
+    start_serve,
+    write_scripts,
+)
+
+from .scripts import SCRIPTS
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+BUILT = Path(__file__).resolve().parents[2] / "src/scriptdeck/console/static/console/index.html"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 30_000
+
+
+def _requirements() -> Any:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make e2e-deps` (Debian's chromium package)")
+    if not BUILT.exists():
+        pytest.fail(f"the console is not built ({BUILT} is missing): run `make install`")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("the Python package playwright is missing: run `make install`")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    sync_playwright = _requirements()  # noqa: F841  (fail before starting anything)
+    base = tmp_path_factory.mktemp("e2e")
+    scripts = base / "scripts"
+    (scripts / "ops").mkdir(parents=True)
+    write_scripts(scripts, SCRIPTS)
+    stack = ProcessStack(base)
+    try:
+        yield start_serve(stack, scripts)
+    finally:
+        stack.close()
+
+
+@pytest.fixture(scope="module")
+def page(server: Server) -> Iterator[Any]:
+    sync_playwright = _requirements()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        context = browser.new_context(
+            base_url=f"http://127.0.0.1:{server.port}",
+            locale="en-US",
+            timezone_id="Asia/Shanghai",
+            viewport={"width": 1440, "height": 900},
+        )
+        context.set_default_timeout(TIMEOUT_MS)
+        tab = context.new_page()
+        tab.problems = []  # console errors (a CSP violation, an exception) fail the test
+        tab.on("console", lambda m: tab.problems.append(m.text) if _unexpected(m) else None)
+        tab.on("pageerror", lambda e: tab.problems.append(str(e)))
+        yield tab
+        context.close()
+        browser.close()
+
+
+def _unexpected(message: Any) -> bool:
+    """A console error, except the 400 of the wrong password the sign-in test sends."""
+    return message.type == "error" and "status of 400" not in message.text
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+def shot(page: Any, name: str) -> None:
+    page.wait_for_timeout(300)  # charts and transitions settle
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def execution_id(page: Any) -> int:
+    page.wait_for_url(re.compile(r"/executions/\d+$"))
+    return int(page.url.rstrip("/").rsplit("/", 1)[-1])
+
+
+def wait_status(page: Any, status: str, timeout: int = 60_000) -> None:
+    page.locator(f'[data-test="execution-status"][data-status="{status}"]').wait_for(
+        timeout=timeout
+    )
+
+
+def test_sign_in_keeps_next_and_lists_the_scripts(page: Any):
+    page.goto("/history?status=SUCCESS")
+    page.wait_for_url(re.compile(r"/login\?next="))
+    shot(page, "01-login")
+    page.fill("#username", ADMIN_USER)
+    page.fill("#password", "wrong-password")
+    page.click('[data-test="login-submit"]')
+    page.get_by_role("alert").wait_for()
+    page.fill("#password", ADMIN_PASSWORD)
+    page.click('[data-test="login-submit"]')
+    page.wait_for_url(re.compile(r"/history\?status=SUCCESS$"))
+    page.click('[data-test="nav-scripts"]')
+    page.get_by_text("ops/long_task").wait_for()
+    page.get_by_text("report", exact=True).wait_for()
+    shot(page, "02-catalogue")
+    page.get_by_role("treeitem").filter(has_text="ops").click()
+    page.wait_for_url(re.compile(r"folder=ops"))
+    assert page.get_by_text("report", exact=True).count() == 0
+
+
+def test_run_form_validates_then_runs_with_live_output_and_a_result_table(page: Any):
+    page.goto("/scripts")
+    page.click('[data-test="run-report"]')
+    page.locator('[data-param="rows"]').wait_for()
+    assert page.locator('[data-param="mode"]').get_attribute("data-kind") == "select"
+    assert page.locator('[data-param="verbose"]').get_attribute("data-kind") == "boolean"
+    page.click('[data-test="run-submit"]')  # the label is required
+    page.locator('[data-param="label"]').get_by_text("this field is required").wait_for()
+    page.fill("#param-label", "Not Lower")
+    page.click('[data-test="run-submit"]')
+    page.locator('[data-param="label"]').get_by_text("does not match the pattern").wait_for()
+    page.fill("#param-label", "alpha")
+    page.fill("#param-rows", "6")
+    page.fill("#page-context", "e2e-page")
+    shot(page, "03-run-form")
+    page.click('[data-test="run-submit"]')
+    execution_id(page)
+    # live output arrives while it runs (six lines 0.4 s apart)
+    page.locator('[data-test="console"]').get_by_text("row 1").wait_for()
+    assert page.locator('[data-test="live-state"]').inner_text() in ("live", "ended")
+    wait_status(page, "SUCCESS")
+    page.locator('[data-stream="stderr"]').get_by_text("a warning on stderr").wait_for()
+    table = page.locator('[data-test="result-table"]')
+    table.wait_for()
+    assert table.locator("tbody tr").count() == 6
+    assert "alpha" in table.inner_text()
+    page.locator('[data-test="result-download"]').wait_for()
+    page.locator('[data-test="artifacts"]').get_by_text("report.csv").wait_for()
+    shot(page, "04-execution-success")
+
+
+def test_rerun_starts_a_new_execution_with_the_same_parameters(page: Any):
+    first = execution_id(page)
+    page.click('[data-test="rerun"]')
+    page.wait_for_url(re.compile(rf"/executions/(?!{first}$)\d+$"))
+    wait_status(page, "SUCCESS")
+    assert page.locator('[data-test="result-table"] tbody tr').count() == 6
+
+
+def test_output_still_arrives_by_polling_when_event_streams_are_blocked(page: Any):
+    page.route("**/events/**", lambda route: route.abort())
+    try:
+        page.goto("/scripts")
+        page.click('[data-test="run-report"]')
+        page.fill("#param-label", "polled")
+        page.fill("#param-rows", "20")  # 8 s: the stream is given up on while it runs
+        page.click('[data-test="run-submit"]')
+        execution_id(page)
+        page.locator('[data-test="live-state"]', has_text="polling").wait_for()
+        page.locator('[data-test="console"]').get_by_text("row 20 of 20: polled").wait_for()
+        wait_status(page, "SUCCESS")
+        assert page.locator('[data-test="result-table"] tbody tr').count() == 20
+    finally:
+        page.unroute("**/events/**")
+        # the streams this test blocked are logged as failed loads
+        page.problems[:] = [p for p in page.problems if "net::ERR_FAILED" not in p]
+
+
+def test_a_long_script_is_cancelled_and_found_in_history_by_filter(page: Any):
+    page.goto("/scripts?q=long")
+    page.click('[data-test="run-ops/long_task"]')
+    page.click('[data-test="run-submit"]')
+    cancelled = execution_id(page)
+    page.locator('[data-test="console"]').get_by_text("tick 3", exact=True).wait_for()
+    shot(page, "05-execution-running")
+    page.click('[data-test="cancel"]')
+    page.get_by_role("dialog").get_by_role("button", name="OK").click()
+    wait_status(page, "CANCELLED")
+    shot(page, "06-execution-cancelled")
+
+    page.click('[data-test="nav-history"]')
+    page.locator('[data-test="history"]').wait_for()
+    page.click('[data-test="filter-status"]')
+    page.get_by_role("option", name="Cancelled").click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(re.compile(r"status=CANCELLED"))
+    rows = page.locator('[data-test="history"] tbody tr')
+    expect(rows).to_have_count(1)  # the filtered list replaces the full one
+    page.locator(f'[data-test="history-row-{cancelled}"]').wait_for()
+    shot(page, "07-history")
+
+
+def test_results_and_overview_pages(page: Any, server: Server):
+    page.goto("/results?page_context=e2e-page")
+    page.locator('[data-test="results"] tbody tr').first.wait_for()
+    assert page.locator('[data-test="results"] tbody tr').count() == 2
+    shot(page, "08-results")
+    # a run of the page that is going on when the page opens: its record shows when it ends
+    running = server.api.submit("report", {"label": "later", "rows": 8}, page_context="e2e-live")
+    page.goto("/results?page_context=e2e-live")
+    page.get_by_text("No result records").wait_for()
+    page.locator(f'a[href="/executions/{running["id"]}"]').wait_for(timeout=60_000)
+    page.goto("/overview")
+    page.locator('[data-test="runs-per-day"] canvas').wait_for()
+    shot(page, "09-overview")
+
+
+def test_tokens_are_created_once_and_revoked(page: Any):
+    page.click('[data-test="user-menu"]')
+    page.click('[data-test="menu-tokens"]')
+    page.fill('input[data-test="token-name"]', "e2e token")
+    page.click('[data-test="token-create"]')
+    key = page.locator('[data-test="token-key"]').inner_text()
+    assert len(key) > 20
+    shot(page, "10-tokens")
+    page.keyboard.press("Escape")
+
+
+def test_switching_to_chinese(page: Any):
+    page.goto("/scripts")
+    page.click('[data-test="language"]')
+    page.get_by_role("option", name="简体中文").click()
+    page.locator('[data-test="nav-scripts"]').get_by_text("脚本").wait_for()
+    page.get_by_text("执行历史").first.wait_for()
+    shot(page, "11-catalogue-zh")
+    page.reload()
+    page.locator('[data-test="nav-history"]').get_by_text("执行历史").wait_for()
+    assert page.evaluate("document.documentElement.lang") == "zh-CN"
+
+
+def test_the_page_is_never_cached_and_its_hashed_assets_always(server: Server):
+    import httpx
+
+    base = f"http://127.0.0.1:{server.port}"
+    page = httpx.get(f"{base}/executions/1")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-cache"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="(/static/console/assets/[^"]+)"', page.text)
+    assert assets, page.text
+    for asset in assets:
+        answer = httpx.get(f"{base}{asset}")
+        assert answer.status_code == 200, asset
+        assert "immutable" in answer.headers["cache-control"], asset
+        assert "max-age=315360000" in answer.headers["cache-control"], asset
+
+
+def test_no_console_errors(page: Any):
+    assert page.problems == [], page.problems

@@ -1,0 +1,276 @@
+// A script's parameter schema (the closed JSON Schema subset of catalog/parameters.py) turned
+// into form fields, checked the way the server checks them, and turned back into parameters.
+
+export interface PropertySpec {
+  type?: string;
+  enum?: unknown[];
+  format?: string;
+  secret?: boolean;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  pattern?: string;
+  items?: PropertySpec;
+  title?: string;
+  description?: string;
+  examples?: unknown[];
+}
+
+export interface ParameterSchema {
+  type?: string;
+  properties?: Record<string, PropertySpec>;
+  required?: string[];
+  additionalProperties?: unknown;
+}
+
+export type FieldKind =
+  | "text"
+  | "textarea"
+  | "secret"
+  | "integer"
+  | "number"
+  | "boolean"
+  | "select"
+  | "multiselect"
+  | "list"
+  | "date"
+  | "datetime"
+  | "file"
+  | "json";
+
+export interface ParamField {
+  name: string;
+  label: string;
+  help: string;
+  kind: FieldKind;
+  required: boolean;
+  spec: PropertySpec;
+}
+
+export interface Problem {
+  key: string;
+  params?: Record<string, unknown>;
+}
+
+export function kindOf(spec: PropertySpec): FieldKind {
+  if (spec.format === "file") return "file";
+  if (spec.type === "array") return spec.items?.enum ? "multiselect" : "list";
+  if (spec.enum) return "select";
+  if (spec.secret) return "secret";
+  switch (spec.type) {
+    case "boolean":
+      return "boolean";
+    case "integer":
+      return "integer";
+    case "number":
+      return "number";
+    case "string":
+      if (spec.format === "date") return "date";
+      if (spec.format === "date-time") return "datetime";
+      if (spec.format === "textarea") return "textarea";
+      return "text";
+    default:
+      return "json";
+  }
+}
+
+/** The fields of a schema, in its order; null when the script takes free-form parameters. */
+export function fieldsOf(schema: ParameterSchema | null | undefined): ParamField[] | null {
+  const properties = schema?.properties;
+  if (!properties || typeof properties !== "object") return null;
+  const required = new Set(Array.isArray(schema?.required) ? schema.required : []);
+  return Object.entries(properties).map(([name, raw]) => {
+    const spec = raw && typeof raw === "object" ? raw : {};
+    return {
+      name,
+      label: spec.title || name,
+      help: spec.description || "",
+      kind: kindOf(spec),
+      required: required.has(name),
+      spec,
+    };
+  });
+}
+
+function clone<T>(value: T): T {
+  return value === undefined ? value : JSON.parse(JSON.stringify(value));
+}
+
+/** What each widget starts with: the default (never a secret's: the server hides those). */
+export function initialValues(fields: ParamField[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const field of fields) {
+    const fallback = field.spec.default;
+    if (field.kind === "json") values[field.name] = fallback === undefined ? "" : JSON.stringify(fallback, null, 2);
+    else if (field.kind === "boolean") values[field.name] = fallback === undefined ? false : fallback;
+    else if (field.kind === "list" || field.kind === "multiselect")
+      values[field.name] = Array.isArray(fallback) ? clone(fallback) : [];
+    else if (field.kind === "integer" || field.kind === "number")
+      values[field.name] = typeof fallback === "number" ? fallback : undefined;
+    else values[field.name] = fallback === undefined ? "" : clone(fallback);
+  }
+  return values;
+}
+
+/** "Not given": the server then fills in the default, or reports a required field. */
+export function isEmpty(value: unknown): boolean {
+  return value === undefined || value === null || value === "";
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+function validDate(text: string): boolean {
+  if (!DATE.test(text)) return false;
+  const [y, m, d] = text.split("-").map(Number);
+  const date = new Date(Date.UTC(y, m - 1, d));
+  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
+}
+
+function validDateTime(text: string): boolean {
+  return DATETIME.test(text) && validDate(text.slice(0, 10));
+}
+
+function patternOf(pattern: string): RegExp | null {
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    return null; // a Python-only construct: the server checks it
+  }
+}
+
+const TYPE_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
+  string: [(v) => typeof v === "string", "string"],
+  integer: [(v) => typeof v === "number" && Number.isInteger(v), "integer"],
+  number: [(v) => typeof v === "number" && Number.isFinite(v), "number"],
+  boolean: [(v) => typeof v === "boolean", "boolean"],
+  array: [(v) => Array.isArray(v), "array"],
+};
+
+const BOUNDS: [keyof PropertySpec, "number" | "string" | "array", (v: number, l: number) => boolean][] = [
+  ["minimum", "number", (v, l) => v < l],
+  ["maximum", "number", (v, l) => v > l],
+  ["exclusiveMinimum", "number", (v, l) => v <= l],
+  ["exclusiveMaximum", "number", (v, l) => v >= l],
+  ["minLength", "string", (v, l) => v < l],
+  ["maxLength", "string", (v, l) => v > l],
+  ["minItems", "array", (v, l) => v < l],
+  ["maxItems", "array", (v, l) => v > l],
+];
+
+function measure(value: unknown, applies: "number" | "string" | "array"): number | null {
+  if (applies === "number") return typeof value === "number" ? value : null;
+  if (applies === "string") return typeof value === "string" ? [...value].length : null;
+  return Array.isArray(value) ? value.length : null;
+}
+
+/** The problems of one value against one property, as the server words them (keys for i18n). */
+export function checkValue(spec: PropertySpec, value: unknown): Problem[] {
+  if (spec.format === "file") {
+    return typeof value === "string" || Number.isInteger(value) ? [] : [{ key: "file" }];
+  }
+  const typeCheck = spec.type ? TYPE_CHECKS[spec.type] : undefined;
+  if (typeCheck && !typeCheck[0](value)) return [{ key: typeCheck[1] }];
+  const problems: Problem[] = [];
+  if (Array.isArray(spec.enum) && !spec.enum.some((option) => same(option, value))) {
+    problems.push({ key: "enum", params: { options: spec.enum.map(String).join(", ") } });
+  }
+  for (const [keyword, applies, fails] of BOUNDS) {
+    const limit = spec[keyword];
+    const measured = measure(value, applies);
+    if (typeof limit === "number" && measured !== null && fails(measured, limit)) {
+      problems.push({ key: keyword, params: { n: limit } });
+    }
+  }
+  if (typeof spec.pattern === "string" && typeof value === "string") {
+    const compiled = patternOf(spec.pattern);
+    if (compiled && !compiled.test(value)) problems.push({ key: "pattern", params: { pattern: spec.pattern } });
+  }
+  if (spec.format === "date" && (typeof value !== "string" || !validDate(value))) problems.push({ key: "date" });
+  if (spec.format === "date-time" && (typeof value !== "string" || !validDateTime(value)))
+    problems.push({ key: "datetime" });
+  if (spec.items && Array.isArray(value)) {
+    value.forEach((item, index) => {
+      for (const problem of checkValue(spec.items as PropertySpec, item)) {
+        problems.push({ key: "item", params: { i: index, problem } });
+      }
+    });
+  }
+  return problems;
+}
+
+/** A widget's value as the parameter the server receives (undefined: not given). */
+export function toParameter(field: ParamField, value: unknown): { value?: unknown; error?: Problem } {
+  if (field.kind === "json") {
+    if (typeof value !== "string" || value.trim() === "") return {};
+    try {
+      return { value: JSON.parse(value) };
+    } catch {
+      return { error: { key: "json" } };
+    }
+  }
+  if (field.kind === "list") {
+    const items = Array.isArray(value) ? value : [];
+    if (items.length === 0 && !field.required) return {};
+    const itemType = field.spec.items?.type;
+    const converted = items.map((item) => {
+      if ((itemType === "integer" || itemType === "number") && typeof item === "string" && item.trim() !== "") {
+        const n = Number(item);
+        return Number.isNaN(n) ? item : n;
+      }
+      if (itemType === "boolean" && typeof item === "string") return item === "true" ? true : item === "false" ? false : item;
+      return item;
+    });
+    return { value: converted };
+  }
+  if (field.kind === "multiselect") {
+    const items = Array.isArray(value) ? value : [];
+    return items.length === 0 && !field.required ? {} : { value: items };
+  }
+  return isEmpty(value) ? {} : { value };
+}
+
+export interface FormCheck {
+  parameters: Record<string, unknown>;
+  errors: Record<string, Problem[]>;
+}
+
+/** Every field checked; the parameters to send when `errors` is empty. */
+export function checkForm(fields: ParamField[], values: Record<string, unknown>): FormCheck {
+  const parameters: Record<string, unknown> = {};
+  const errors: Record<string, Problem[]> = {};
+  for (const field of fields) {
+    const converted = toParameter(field, values[field.name]);
+    if (converted.error) {
+      errors[field.name] = [converted.error];
+      continue;
+    }
+    if (converted.value === undefined) {
+      if (field.required && field.spec.default === undefined) errors[field.name] = [{ key: "required" }];
+      continue;
+    }
+    const problems = checkValue(field.spec, converted.value);
+    if (problems.length) errors[field.name] = problems;
+    else parameters[field.name] = converted.value;
+  }
+  return { parameters, errors };
+}
+
+/** The select options of an enum field: the value as the widget holds it, and its label. */
+export function optionsOf(field: ParamField): { value: unknown; label: string }[] {
+  const source = field.kind === "multiselect" ? field.spec.items?.enum : field.spec.enum;
+  return (source ?? []).map((option) => ({
+    value: option,
+    label: typeof option === "string" ? option : JSON.stringify(option),
+  }));
+}

@@ -1,0 +1,11 @@
+import { http, type Query } from "@/api/client";
+import type { Page, ResultRecord } from "@/api/types";
+
+export const resultService = {
+  list: (query: Query) => http.get<Page<ResultRecord>>("/api/results/", query),
+  downloadUrl: (id: number) => `/api/results/${id}/download/`,
+  async forTask(taskId: string): Promise<ResultRecord | null> {
+    const page = await resultService.list({ task_id: taskId });
+    return page.results[0] ?? null;
+  },
+};

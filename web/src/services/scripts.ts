@@ -1,0 +1,17 @@
+import { http } from "@/api/client";
+import type { Page, Script } from "@/api/types";
+
+export const scriptService = {
+  page: (page = 1, query: Record<string, string> = {}) =>
+    http.get<Page<Script>>("/api/scripts/", { page, ...query }),
+  get: (id: number | string) => http.get<Script>(`/api/scripts/${id}/`),
+  /** Every script the user may see, all pages. */
+  async all(): Promise<Script[]> {
+    const found: Script[] = [];
+    for (let page = 1; ; page += 1) {
+      const answer = await scriptService.page(page);
+      found.push(...answer.results);
+      if (!answer.next) return found;
+    }
+  },
+};
