@@ -14,6 +14,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -123,6 +124,13 @@ def require_run(user: object, script: Script) -> None:
         raise PermissionDenied(f"you may see {script.name!r} but not run it")
 
 
+class ExecutionPages(PageNumberPagination):
+    """``?page=`` and ``?page_size=`` (at most 200; 50 when not given)."""
+
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
 class ExecutionViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -131,6 +139,7 @@ class ExecutionViewSet(
 ):
     filter_backends = [DjangoFilterBackend]
     filterset_class = ExecutionFilter
+    pagination_class = ExecutionPages
 
     def get_queryset(self) -> QuerySet[TaskExecution]:
         return visible_executions(self.request)
