@@ -110,6 +110,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    os.environ.setdefault("SCRIPTDECK_DB_POOL", "true")  # before the settings: see asgi.py
     _setup_django()
     import logging
 

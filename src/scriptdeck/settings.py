@@ -141,6 +141,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too (not shared-cache memory), so threads see what production sees.
     DATABASES["default"]["TEST"] = {"NAME": str(SCRIPTDECK_HOME / "test.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if env_bool("SCRIPTDECK_DB_POOL", False):
+        # The web server (asgi.py turns this on): every request runs in a thread of its own, so
+        # persistent connections would be opened per request and leak. A pool per process
+        # (psycopg_pool, Django 5.1+) hands out connections that are already open (opening one
+        # costs about 5 ms on a local server, more across a network), and its ceiling keeps a
+        # burst of requests (200 live viewers) from exhausting max_connections: they wait.
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env_int("SCRIPTDECK_DB_POOL_MIN", 2),
+            "max_size": env_int("SCRIPTDECK_DB_POOL_MAX", 24),
+            "timeout": env_float("SCRIPTDECK_DB_POOL_TIMEOUT", 30.0),
+        }
+    else:
+        # Workers, the sweeper, the scheduler, commands: one long-lived thread each, so a
+        # persistent connection (checked before each task or request) is reused run after run.
+        DATABASES["default"]["CONN_MAX_AGE"] = env_int("SCRIPTDECK_DB_CONN_MAX_AGE", 300)
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
