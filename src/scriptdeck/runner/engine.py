@@ -27,6 +27,7 @@ from .spec import RunSpec
 READ_SIZE = 64 * 1024
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 TICK = 0.2
+FIRST_SAMPLE = 0.05
 
 # Root pids of runs in progress in this process: a zombie among them belongs to its run.
 _active_roots: set[int] = set()
@@ -213,7 +214,9 @@ class _Run:
             os.set_blocking(stream.fileno(), False)
             selector.register(stream, selectors.EVENT_READ, name)
         start = time.monotonic()
-        next_sample = start
+        # The first sample after FIRST_SAMPLE, not at once: a process that has just started
+        # has nothing to show, and a run shorter than that is measured by its rusage alone.
+        next_sample = start + min(FIRST_SAMPLE, spec.sample_interval)
         next_heartbeat = start + spec.heartbeat_interval
         exited_at: float | None = None
         cleaned = False
