@@ -1,9 +1,8 @@
 import { useI18n } from "vue-i18n";
+import { timeZone } from "./timeZone";
 
-/** The browser's time zone: every date is shown in it. */
-export const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-
-export function formatDateTime(value: string | null | undefined, locale: string, zone = timeZone): string {
+/** A date and time in `zone` (by default the one chosen in the user menu, else the browser's). */
+export function formatDateTime(value: string | null | undefined, locale: string, zone: string = timeZone.value): string {
   if (!value) return "—";
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) return value;
@@ -41,11 +40,11 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
-/** Formatters bound to the current language. */
+/** Formatters bound to the current language and time zone (a change of either redraws). */
 export function useFormat() {
   const { locale } = useI18n();
   return {
-    dateTime: (value: string | null | undefined) => formatDateTime(value, locale.value),
+    dateTime: (value: string | null | undefined) => formatDateTime(value, locale.value, timeZone.value),
     duration: formatDuration,
     bytes: formatBytes,
   };

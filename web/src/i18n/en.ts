@@ -1,7 +1,13 @@
 export default {
   app: { name: "scriptdeck", loading: "Loading…", retry: "Retry", notFound: "Nothing here.", home: "Back to the scripts" },
   nav: { scripts: "Scripts", history: "History", results: "Results", overview: "Overview", admin: "Admin" },
-  user: { tokens: "API tokens", logout: "Sign out", language: "Language", timeZone: "Time zone: {tz}" },
+  user: { tokens: "API tokens", logout: "Sign out", language: "Language", timeZone: "Time zone: {tz}", timeZoneMenu: "Time zone" },
+  timeZone: {
+    title: "Time zone",
+    help: "Dates and times are shown in this zone, and the Overview counts its days in it. The choice is kept in this browser.",
+    browser: "The browser's ({tz})",
+    now: "Now in {tz}:",
+  },
   login: {
     title: "Sign in to scriptdeck",
     username: "User name",

@@ -3,7 +3,13 @@ import type en from "./en";
 const zhCN: typeof en = {
   app: { name: "scriptdeck", loading: "加载中…", retry: "重试", notFound: "页面不存在。", home: "返回脚本列表" },
   nav: { scripts: "脚本", history: "执行历史", results: "执行结果", overview: "概览", admin: "管理后台" },
-  user: { tokens: "API 令牌", logout: "退出登录", language: "语言", timeZone: "时区：{tz}" },
+  user: { tokens: "API 令牌", logout: "退出登录", language: "语言", timeZone: "时区：{tz}", timeZoneMenu: "时区" },
+  timeZone: {
+    title: "时区",
+    help: "日期和时间按此时区显示，概览的每日统计也按此时区划分日期。该设置保存在本浏览器中。",
+    browser: "浏览器的时区（{tz}）",
+    now: "{tz} 当前时间：",
+  },
   login: {
     title: "登录 scriptdeck",
     username: "用户名",

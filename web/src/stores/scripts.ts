@@ -1,7 +1,7 @@
 import { defineStore } from "pinia";
 import { computed, ref } from "vue";
 import type { OverviewScript, Script } from "@/api/types";
-import { timeZone } from "@/composables/format";
+import { timeZone } from "@/composables/timeZone";
 import { scriptService } from "@/services/scripts";
 import { statsService } from "@/services/stats";
 
@@ -14,7 +14,7 @@ export const useScriptsStore = defineStore("scripts", () => {
   async function load(): Promise<void> {
     const [all, overview] = await Promise.all([
       scriptService.all(),
-      statsService.overview(30, timeZone).catch(() => null),
+      statsService.overview(30, timeZone.value).catch(() => null),
     ]);
     scripts.value = all;
     const byId: Record<number, OverviewScript> = {};
