@@ -65,4 +65,35 @@ describe("RunForm", () => {
     await wrapper.find("form").trigger("submit");
     expect(wrapper.emitted("submit")?.[0]).toEqual([{ target: "all" }, ""]);
   });
+
+  it("starts from an earlier run's parameters, asking for its secrets again", async () => {
+    const schema = {
+      properties: {
+        host: { type: "string" },
+        token: { type: "string", secret: true },
+        n: { type: "integer", default: 1 },
+      },
+      required: ["host"],
+    };
+    const wrapper = mountWith(RunForm, {
+      props: { script: script(schema), initial: { host: "db7", token: "••••", n: 4, old: true } },
+    });
+    await flushPromises();
+    expect((wrapper.find("#param-host").element as HTMLInputElement).value).toBe("db7");
+    expect((wrapper.find("#param-token").element as HTMLInputElement).value).toBe("");
+    expect(wrapper.find('[data-test="note-token"]').text()).toContain("type it again");
+    expect(wrapper.find('[data-test="note-host"]').exists()).toBe(false);
+    expect(wrapper.find('[data-test="run-dropped"]').text()).toContain("old");
+    await wrapper.find("form").trigger("submit");
+    expect(wrapper.emitted("submit")?.[0]).toEqual([{ host: "db7", n: 4 }, ""]); // never the mask
+    await wrapper.find("#param-token").setValue("s3cret");
+    await wrapper.find("form").trigger("submit");
+    expect(wrapper.emitted("submit")?.[1]).toEqual([{ host: "db7", token: "s3cret", n: 4 }, ""]);
+  });
+
+  it("starts free-form parameters from an earlier run's", async () => {
+    const wrapper = mountWith(RunForm, { props: { script: script({}), initial: { target: "all" } } });
+    await flushPromises();
+    expect(JSON.parse((wrapper.find("#param-free-form").element as HTMLTextAreaElement).value)).toEqual({ target: "all" });
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EVERY_TYPE } from "@/test/schemas";
-import { checkForm, checkValue, fieldsOf, initialValues, kindOf } from "./paramForm";
+import { checkForm, checkValue, fieldsOf, initialValues, kindOf, prefillValues, SECRET_MASK } from "./paramForm";
 
 describe("kindOf / fieldsOf", () => {
   it("gives every parameter type its widget", () => {
@@ -127,5 +127,55 @@ describe("checkForm", () => {
     const { errors } = checkForm(fields, values);
     expect(errors.anything).toEqual([{ key: "json" }]);
     expect(errors.tags).toEqual([{ key: "item", params: { i: 0, problem: { key: "integer" } } }]);
+  });
+});
+
+describe("prefillValues (edit & re-run)", () => {
+  const fields = fieldsOf(EVERY_TYPE) ?? [];
+  // what GET /api/executions/{id}/ shows of a run: defaults filled in, the secret masked
+  const earlier = {
+    host: "db1",
+    notes: "line 1\nline 2",
+    password: SECRET_MASK,
+    retries: 7,
+    ratio: 0.25,
+    dry_run: true,
+    mode: "full",
+    regions: ["eu", "cn"],
+    tags: [1, 2],
+    day: "2026-11-28",
+    at: "2026-11-28T10:00:00+08:00",
+    upload: "6f1c2b0e-2a53-4a43-9d3e-0c7a3f3f1a11",
+    anything: { a: [1, null] },
+    gone: "a parameter the script dropped since",
+  };
+
+  it("fills every field from the earlier run and sends the same parameters back", () => {
+    const { values, secrets, dropped } = prefillValues(fields, earlier);
+    expect(values.host).toBe("db1");
+    expect(values.anything).toBe(JSON.stringify({ a: [1, null] }, null, 2));
+    expect(values.regions).toEqual(["eu", "cn"]);
+    expect(secrets).toEqual(["password"]);
+    expect(dropped).toEqual(["gone"]);
+    const { errors, parameters } = checkForm(fields, values);
+    expect(errors).toEqual({});
+    const same = Object.fromEntries(Object.entries(earlier).filter(([name]) => name !== "password" && name !== "gone"));
+    expect(parameters).toEqual(same);
+  });
+
+  it("never carries a secret over, masked or not", () => {
+    const { values } = prefillValues(fields, { ...earlier, password: "clear" });
+    expect(values.password).toBe("");
+    expect(checkForm(fields, values).parameters).not.toHaveProperty("password");
+    expect(prefillValues(fields, { host: "db1" }).secrets).toEqual([]); // not given then: nothing to re-enter
+  });
+
+  it("starts fields the earlier run did not have as usual, and does not share arrays", () => {
+    const given = { host: "db1", tags: [3] };
+    const { values } = prefillValues(fields, given);
+    expect(values.retries).toBe(3); // the default
+    expect(values.mode).toBe("fast");
+    (values.tags as number[]).push(4); // editing the form leaves the run's record alone
+    expect(given.tags).toEqual([3]);
   });
 });

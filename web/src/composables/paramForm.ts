@@ -118,6 +118,46 @@ export function initialValues(fields: ParamField[]): Record<string, unknown> {
   return values;
 }
 
+/** How the server shows a secret parameter's value (catalog/parameters.py SECRET_MASK). */
+export const SECRET_MASK = "••••";
+
+/** A form filled from an earlier run's parameters, and what could not be carried over. */
+export interface Prefill {
+  values: Record<string, unknown>;
+  /** Secret fields that run was given: the server shows them masked, they must be typed again. */
+  secrets: string[];
+  /** Parameters of that run the script no longer declares: left out. */
+  dropped: string[];
+}
+
+/** The widget value for a parameter value (what `toParameter` turns back into it). */
+function widgetValue(field: ParamField, value: unknown): unknown {
+  if (field.kind === "json") return value === undefined ? "" : JSON.stringify(value, null, 2);
+  if (field.kind === "list" || field.kind === "multiselect") return Array.isArray(value) ? clone(value) : [clone(value)];
+  return value === null ? undefined : clone(value);
+}
+
+/**
+ * The form as an earlier run was given it (its stored parameters, defaults filled in then).
+ * A secret is never carried over: the server cannot tell a re-sent mask from a new value, so
+ * sending "••••" would run with "••••". Fields that run did not have start as usual.
+ */
+export function prefillValues(fields: ParamField[], parameters: Record<string, unknown>): Prefill {
+  const values = initialValues(fields);
+  const secrets: string[] = [];
+  for (const field of fields) {
+    if (!(field.name in parameters)) continue;
+    const value = parameters[field.name];
+    if (field.spec.secret) {
+      if (value !== null && value !== undefined) secrets.push(field.name);
+      continue;
+    }
+    values[field.name] = widgetValue(field, value);
+  }
+  const known = new Set(fields.map((f) => f.name));
+  return { values, secrets, dropped: Object.keys(parameters).filter((name) => !known.has(name)) };
+}
+
 /** "Not given": the server then fills in the default, or reports a required field. */
 export function isEmpty(value: unknown): boolean {
   return value === undefined || value === null || value === "";
