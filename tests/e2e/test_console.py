@@ -1,14 +1,16 @@
 """The web console end to end, in headless Chromium (Debian's, never a downloaded one).
 
-sign in → run a script with parameters → live output → result table → re-run → cancel a
-long script → find it in History by filter → switch language. Each page's screenshot is
-written to tests/e2e/artifacts/.
+sign in → run a script with parameters → live output → result table → re-run → edit &
+re-run (a secret typed again) → cancel a long script → find it in History by filter → sort
+History on the server across pages → choose a time zone → switch language. Each page's
+screenshot is written to tests/e2e/artifacts/.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,20 @@ from tests.system.harness import (
 )
 
 from .scripts import SCRIPTS
+
+# A script with a secret parameter: it says how long the secret is, never what it is.
+DEPLOY = """\
+import json
+import os
+
+PARAMETERS = {
+    "host": {"type": "string", "required": True},
+    "token": {"type": "string", "secret": True, "required": True},
+}
+
+params = json.loads(os.environ.get("SCRIPT_PARAMETERS") or "{}")
+print(f"host={params['host']} token={len(params['token'])} chars", flush=True)
+"""
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -57,7 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("e2e")
     scripts = base / "scripts"
     (scripts / "ops").mkdir(parents=True)
-    write_scripts(scripts, SCRIPTS)
+    write_scripts(scripts, {**SCRIPTS, "deploy.py": DEPLOY})
     stack = ProcessStack(base)
     try:
         yield start_serve(stack, scripts)
@@ -173,6 +189,46 @@ def test_rerun_starts_a_new_execution_with_the_same_parameters(page: Any):
     assert page.locator('[data-test="result-table"] tbody tr').count() == 6
 
 
+def test_edit_and_rerun_fills_the_form_and_asks_for_the_secret_again(page: Any, server: Server):
+    page.goto("/scripts?q=deploy")
+    page.click('[data-test="run-deploy"]')
+    page.fill("#param-host", "alpha")
+    page.fill("#param-token", "s3cret")
+    page.fill("#page-context", "e2e-deploy")
+    page.click('[data-test="run-submit"]')
+    first = execution_id(page)
+    wait_status(page, "SUCCESS")
+    page.locator('[data-test="console"]').get_by_text("host=alpha token=6 chars").wait_for()
+
+    page.click('[data-test="edit-rerun"]')
+    page.wait_for_url(re.compile(rf"/scripts/\d+/run\?from={first}$"))
+    expect(page.locator('[data-test="run-from"]')).to_contain_text(f"#{first}")
+    expect(page.locator("#param-host")).to_have_value("alpha")
+    expect(page.locator("#param-token")).to_have_value("")  # never the mask
+    expect(page.locator('[data-test="note-token"]')).to_contain_text("type it again")
+    expect(page.locator("#page-context")).to_have_value("e2e-deploy")
+    shot(page, "04b-edit-rerun")
+    page.fill("#param-host", "beta")
+    page.click('[data-test="run-submit"]')  # the secret is required: typed again or refused
+    page.locator('[data-param="token"]').get_by_text("this field is required").wait_for()
+    page.fill("#param-token", "another-secret")
+    page.click('[data-test="run-submit"]')
+    page.wait_for_url(re.compile(rf"/executions/(?!{first}$)\d+$"))
+    edited = execution_id(page)
+    wait_status(page, "SUCCESS")
+    page.locator('[data-test="console"]').get_by_text("host=beta token=14 chars").wait_for()
+    record = server.api.get(f"/api/executions/{edited}/").json()
+    assert record["parameters"] == {"host": "beta", "token": "••••"}
+    assert record["page_context"] == "e2e-deploy"
+
+    # the plain re-run of the first keeps its stored secret
+    page.goto(f"/executions/{first}")
+    page.click('[data-test="rerun"]')
+    page.wait_for_url(re.compile(rf"/executions/(?!{first}$)\d+$"))
+    wait_status(page, "SUCCESS")
+    page.locator('[data-test="console"]').get_by_text("host=alpha token=6 chars").wait_for()
+
+
 def test_output_still_arrives_by_polling_when_event_streams_are_blocked(page: Any):
     page.route("**/events/**", lambda route: route.abort())
     try:
@@ -216,6 +272,31 @@ def test_a_long_script_is_cancelled_and_found_in_history_by_filter(page: Any):
     shot(page, "07-history")
 
 
+def history_ids(page: Any) -> Any:
+    return page.locator('[data-test="history"] [data-test^="history-row-"]')
+
+
+def test_history_is_sorted_by_the_server_across_pages(page: Any, server: Server):
+    page.goto("/history?page_size=2")
+    expect(history_ids(page)).to_have_count(2)
+    page.locator('[data-test="history"] th', has_text="Duration").click()
+    page.wait_for_url(re.compile(r"sort=-execution_time"))
+    assert "page_size=2" in page.url  # the sort joins the other query parameters
+    listed = server.api.get(
+        "/api/executions/", params={"ordering": "-execution_time", "page_size": 100}
+    ).json()["results"]
+    longest = [f"#{e['id']}" for e in listed]
+    assert len(longest) >= 4
+    expect(history_ids(page)).to_have_text(longest[:2])
+    page.locator(".pager .el-pager li", has_text=re.compile(r"^2$")).click()
+    page.wait_for_url(re.compile(r"page=2"))
+    expect(history_ids(page)).to_have_text(longest[2:4])  # page 2 goes on from page 1
+    shot(page, "07b-history-sorted")
+    page.locator('[data-test="history"] th', has_text="Duration").click()
+    page.wait_for_url(re.compile(r"sort=execution_time"))
+    expect(history_ids(page)).to_have_text(longest[::-1][:2])
+
+
 def test_results_and_overview_pages(page: Any, server: Server):
     page.goto("/results?page_context=e2e-page")
     page.locator('[data-test="results"] tbody tr').first.wait_for()
@@ -240,6 +321,40 @@ def test_tokens_are_created_once_and_revoked(page: Any):
     assert len(key) > 20
     shot(page, "10-tokens")
     page.keyboard.press("Escape")
+
+
+def choose_time_zone(page: Any, typed: str, option: str) -> None:
+    page.click('[data-test="user-menu"]')
+    page.click('[data-test="menu-time-zone"]')
+    page.click('[data-test="time-zone"]')
+    page.keyboard.type(typed)
+    page.get_by_role("option", name=option, exact=True).click()
+    dialog = page.get_by_role("dialog", name="Time zone")
+    dialog.get_by_role("button", name="Close", exact=True).click()
+    expect(dialog).to_be_hidden()
+
+
+def test_dates_follow_the_time_zone_chosen_in_the_user_menu(page: Any):
+    shown = page.locator('[data-test="time-zone-shown"]')
+    page.goto("/history?sort=id&page_size=10")
+    expect(shown).to_have_text("Time zone: Asia/Shanghai")  # the browser's, by default
+    created = page.locator('[data-test="history"] tbody tr').first.locator("td").nth(5)
+    stamp = "%m/%d/%Y, %H:%M:%S"
+    in_shanghai = datetime.strptime(created.inner_text().strip(), stamp)
+    choose_time_zone(page, "UTC", "UTC")
+    expect(shown).to_have_text("Time zone: UTC")
+    expect(created).not_to_have_text(in_shanghai.strftime(stamp))
+    in_utc = datetime.strptime(created.inner_text().strip(), stamp)
+    assert in_shanghai - in_utc == timedelta(hours=8)
+    shot(page, "10b-time-zone")
+    page.reload()  # kept in this browser
+    expect(shown).to_have_text("Time zone: UTC")
+    with page.expect_request(lambda r: "/api/stats/overview/" in r.url and "tz=UTC" in r.url):
+        page.goto("/overview")
+    page.locator('[data-test="runs-per-day"] canvas').wait_for()
+    choose_time_zone(page, "browser", "The browser's (Asia/Shanghai)")
+    expect(shown).to_have_text("Time zone: Asia/Shanghai")
+    assert page.evaluate("localStorage.getItem('scriptdeck.timeZone')") is None
 
 
 def test_switching_to_chinese(page: Any):
