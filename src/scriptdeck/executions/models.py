@@ -139,6 +139,22 @@ class TaskExecution(models.Model):
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["page_context", "-created_at"]),
             models.Index(fields=["status", "dispatched_at"]),
+            # The overview (api/stats.py): runs per script, status and day are index-only
+            # range counts here…
+            models.Index(
+                fields=["script", "status", "created_at"],
+                include=["execution_time", "user"],
+                name="execution_overview_idx",
+            ),
+            # …and p50 / p95 walks along each script's durations, in order, here.
+            models.Index(
+                fields=["script", "execution_time"],
+                include=["created_at", "user"],
+                condition=models.Q(
+                    status__in=[Status.SUCCESS, Status.FAILURE], execution_time__isnull=False
+                ),
+                name="execution_duration_idx",
+            ),
         ]
 
     def __str__(self) -> str:
