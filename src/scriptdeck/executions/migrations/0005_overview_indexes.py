@@ -26,8 +26,8 @@ class Migration(migrations.Migration):
                 condition=models.Q(
                     ("execution_time__isnull", False), ("status__in", ["SUCCESS", "FAILURE"])
                 ),
-                fields=["script", "execution_time"],
-                include=("created_at", "user"),
+                fields=["script", "execution_time", "created_at"],
+                include=("user",),
                 name="execution_duration_idx",
             ),
         ),
