@@ -43,6 +43,11 @@ describe("formatDateTime", () => {
     setLocale("en");
   });
 
+  it("writes the hour after midnight as 00, not 24", () => {
+    expect(formatDateTime("2024-07-15T00:30:05Z", "en-US", "UTC")).toBe("07/15/2024, 00:30:05");
+    expect(formatDateTime("2024-07-14T16:30:05Z", "en-US", "Asia/Shanghai")).toBe("07/15/2024, 00:30:05");
+  });
+
   it("leaves what is not a date alone", () => {
     expect(formatDateTime(null, "en")).toBe("—");
     expect(formatDateTime("soon", "en")).toBe("soon");

@@ -14,7 +14,7 @@ export function formatDateTime(value: string | null | undefined, locale: string,
     hour: "2-digit",
     minute: "2-digit",
     second: "2-digit",
-    hour12: false,
+    hourCycle: "h23", // not hour12: false, which writes midnight as 24:00 in some engines
   }).format(date);
 }
 
