@@ -324,12 +324,17 @@ def test_tokens_are_created_once_and_revoked(page: Any):
     page.keyboard.press("Escape")
 
 
-def choose_time_zone(page: Any, typed: str, option: str) -> None:
+def choose_time_zone(page: Any, typed: str) -> None:
+    """Pick a zone as a keyboard user does: type to filter the list, Enter takes the first.
+
+    (A mouse click on an option just after typing missed it now and then on a loaded
+    machine, the list still settling after the filter; keys are handled in order.)
+    """
     page.click('[data-test="user-menu"]')
     page.click('[data-test="menu-time-zone"]')
     page.click('[data-test="time-zone"]')
     page.keyboard.type(typed)
-    page.get_by_role("option", name=option, exact=True).click()
+    page.keyboard.press("Enter")
     dialog = page.get_by_role("dialog", name="Time zone")
     dialog.get_by_role("button", name="Close", exact=True).click()
     expect(dialog).to_be_hidden()
@@ -342,7 +347,7 @@ def test_dates_follow_the_time_zone_chosen_in_the_user_menu(page: Any):
     created = page.locator('[data-test="history"] tbody tr').first.locator("td").nth(5)
     stamp = "%m/%d/%Y, %H:%M:%S"
     in_shanghai = datetime.strptime(created.inner_text().strip(), stamp)
-    choose_time_zone(page, "UTC", "UTC")
+    choose_time_zone(page, "UTC")
     expect(shown).to_have_text("Time zone: UTC")
     expect(created).not_to_have_text(in_shanghai.strftime(stamp))
     in_utc = datetime.strptime(created.inner_text().strip(), stamp)
@@ -353,7 +358,7 @@ def test_dates_follow_the_time_zone_chosen_in_the_user_menu(page: Any):
     with page.expect_request(lambda r: "/api/stats/overview/" in r.url and "tz=UTC" in r.url):
         page.goto("/overview")
     page.locator('[data-test="runs-per-day"] canvas').wait_for()
-    choose_time_zone(page, "browser", "The browser's (Asia/Shanghai)")
+    choose_time_zone(page, "browser")  # "The browser's (Asia/Shanghai)"
     expect(shown).to_have_text("Time zone: Asia/Shanghai")
     assert page.evaluate("localStorage.getItem('scriptdeck.timeZone')") is None
 
