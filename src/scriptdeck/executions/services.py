@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -29,7 +29,7 @@ from scriptdeck.celery import EXECUTE_TASK, app
 from scriptdeck.runner import Outcome, UnsupportedScript, command_for
 from scriptdeck.security.crypto import decrypt_json, encrypt_json
 
-from . import uploads
+from . import changes, uploads
 from .models import (
     EventKind,
     ExecutionEvent,
@@ -117,6 +117,9 @@ def submit(
         raise SubmitError(exc.field, exc.message) from None
     shown, secrets = split_secrets(schema, parameters)
     _, rel = relative_name(path)
+    # A script without a concurrency limit is sent as soon as the row is committed: stamped
+    # here, so the send needs no write of its own (a refused send clears the stamp).
+    stamp = None if script.max_concurrent else timezone.now()
     with transaction.atomic():
         execution = TaskExecution.objects.create(
             task_id=uuid.uuid4(),
@@ -130,6 +133,7 @@ def submit(
             secret_parameters=encrypt_json(secrets) if secrets else "",
             trigger=trigger,
             trigger_ref=str(trigger_ref or ""),
+            dispatched_at=stamp,
         )
         execution_id = execution.pk
         audit.record(
@@ -142,10 +146,16 @@ def submit(
             page_context=page_context or "",
             trigger=trigger,
         )
-        if script.max_concurrent:
+        if stamp is None:
             transaction.on_commit(lambda: release(script.pk))
         else:
-            transaction.on_commit(lambda: dispatch(execution_id))
+            message = _Message(str(execution.task_id), execution.queue, script.time_limit)
+
+            def send() -> None:
+                if not _send(execution_id, stamp, message):
+                    execution.dispatched_at = None  # as the row says: the sweeper sends it
+
+            transaction.on_commit(send)
     return execution
 
 
@@ -165,21 +175,29 @@ def _mark_dispatched(execution_id: int) -> datetime | None:
     return stamp if marked else None
 
 
-def _send(execution_id: int, stamp: datetime) -> bool:
-    row = (
-        TaskExecution.objects.filter(pk=execution_id)
-        .values("task_id", "queue", "script__time_limit")
-        .first()
-    )
-    if row is None:
-        return False
-    hard = row["script__time_limit"] or 600
+class _Message(NamedTuple):
+    task_id: str
+    queue: str
+    time_limit: float | None
+
+
+def _send(execution_id: int, stamp: datetime, message: _Message | None = None) -> bool:
+    if message is None:
+        row = (
+            TaskExecution.objects.filter(pk=execution_id)
+            .values("task_id", "queue", "script__time_limit")
+            .first()
+        )
+        if row is None:
+            return False
+        message = _Message(str(row["task_id"]), row["queue"], row["script__time_limit"])
+    hard = message.time_limit or 600
     try:
         app.send_task(
             EXECUTE_TASK,
             args=[execution_id],
-            task_id=str(row["task_id"]),
-            queue=row["queue"],
+            task_id=message.task_id,
+            queue=message.queue,
             soft_time_limit=hard + CELERY_BACKSTOP_SECONDS // 2,
             time_limit=hard + CELERY_BACKSTOP_SECONDS,
             retry=True,
@@ -281,6 +299,8 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
             worker_host=worker_host,
             worker_pid=worker_pid,
         )
+        if claimed:
+            changes.announce(execution_id)
     if not claimed:
         return None
     return TaskExecution.objects.select_related("script").get(pk=execution_id)
@@ -288,6 +308,7 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
 
 def _after_end(execution_id: int) -> None:
     """A run ended: tell who listens (in this transaction), free a slot of a limited script."""
+    changes.announce(execution_id)
     execution_ended.send(sender=TaskExecution, execution_id=execution_id)
     script_id = (
         TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
@@ -498,6 +519,7 @@ def cancel(execution_id: int, user: Any) -> str:
             )
             or running.exists()
         ):
+            changes.announce(execution_id)
             return Status.STARTED
     status = TaskExecution.objects.filter(pk=execution_id).values_list("status", flat=True).first()
     raise CancelRefused(status or "unknown")
@@ -518,6 +540,7 @@ def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int
             ExecutionEvent.objects.filter(execution_id=execution_id, seq__in=stale).delete()
         if events:
             ExecutionEvent.objects.bulk_create(events)
+            changes.announce(execution_id)
 
 
 def waiting_reason(execution: TaskExecution, live: list[Any] | None = None) -> str | None:
