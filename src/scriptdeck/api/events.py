@@ -5,9 +5,10 @@ point), ``end`` (the final record; then the stream closes). Output and samples c
 their sequence number as the event id, so a client reconnecting with
 ``Last-Event-ID`` (or ``?last_event_id=``) gets what followed, once.
 
-One poller per execution per web process reads the database every 0.2 s and fans out
-to every subscriber, so 200 clients cost one query, not 200. The view is async: a
-waiting client holds no thread.
+One poller per execution per web process reads the database and fans out to every
+subscriber, so 200 clients cost one query, not 200. On PostgreSQL it reads when the worker
+announces a change (``api/changes.py``: a NOTIFY at commit), with a safety poll every 2 s;
+elsewhere every 0.2 s. The view is async: a waiting client holds no thread.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from scriptdeck.executions.models import (
     TaskExecution,
 )
 
+from . import changes
 from .serializers import ExecutionSerializer
 
 log = logging.getLogger(__name__)
@@ -169,29 +171,9 @@ class Feed:
                 queue.put_nowait(("error", {"detail": "too far behind; reconnect to resume"}))
 
     async def run(self) -> None:
-        last_seq = 0
-        last_status: str | None = None
         try:
-            while self.subscribers:
-                status = await _db(read_status)(self.pk)
-                if status is None:
-                    self.publish(("end", {"id": self.pk, "status": "DELETED"}))
-                    return
-                events = await _db(read_events)(self.pk, last_seq)
-                for event in events:
-                    last_seq = max(last_seq, event[1]["seq"])
-                    self.publish(event)
-                if status["status"] != last_status:
-                    last_status = status["status"]
-                    self.publish(("status", status))
-                if status["status"] in TERMINAL_STATUSES:
-                    # The worker writes its last batch before it ends the run: read once more.
-                    for event in await _db(read_events)(self.pk, last_seq):
-                        last_seq = max(last_seq, event[1]["seq"])
-                        self.publish(event)
-                    self.publish(("end", await _db(read_record)(self.pk)))
-                    return
-                await asyncio.sleep(POLL_INTERVAL)
+            with changes.watch(self.pk) as watch:
+                await self.follow(watch)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -199,6 +181,31 @@ class Feed:
             self.publish(("error", {"detail": "the event feed failed; reconnect to resume"}))
         finally:
             self.hub.drop(self)
+
+    async def follow(self, watch: changes.Watch) -> None:
+        last_seq = 0
+        last_status: str | None = None
+        while self.subscribers:
+            watch.clear()  # a change announced from here on is read on the next round
+            status = await _db(read_status)(self.pk)
+            if status is None:
+                self.publish(("end", {"id": self.pk, "status": "DELETED"}))
+                return
+            events = await _db(read_events)(self.pk, last_seq)
+            for event in events:
+                last_seq = max(last_seq, event[1]["seq"])
+                self.publish(event)
+            if status["status"] != last_status:
+                last_status = status["status"]
+                self.publish(("status", status))
+            if status["status"] in TERMINAL_STATUSES:
+                # The worker writes its last batch before it ends the run: read once more.
+                for event in await _db(read_events)(self.pk, last_seq):
+                    last_seq = max(last_seq, event[1]["seq"])
+                    self.publish(event)
+                self.publish(("end", await _db(read_record)(self.pk)))
+                return
+            await watch.wait(POLL_INTERVAL)
 
 
 class Hub:
@@ -302,3 +309,55 @@ async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+# --- waiting for the end ---------------------------------------------------------------------
+
+MAX_WAIT = 300.0
+DEFAULT_WAIT = 30.0
+
+
+def _timeout(raw: str | None) -> float | None:
+    if raw is None or raw.strip() == "":
+        return DEFAULT_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_WAIT else None
+
+
+async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
+    """``GET /api/executions/{id}/wait/?timeout=30``: the record once the run has ended.
+
+    Answers as soon as the execution is terminal (at once if it already is), or at the
+    timeout with its current state; either way 200 with the same body as
+    ``GET /api/executions/{id}/``, whose ``status`` says which. ``timeout`` is in seconds,
+    0 to 300 (default 30). Async: a waiting client holds no thread; on PostgreSQL it is
+    woken by the worker's announcement of the end, elsewhere the row is read every 0.2 s.
+    """
+    if request.method != "GET":
+        return JsonResponse({"detail": "Method not allowed."}, status=405)
+    seconds = _timeout(request.GET.get("timeout"))
+    if seconds is None:
+        message = f"must be a number of seconds from 0 to {MAX_WAIT:.0f}"
+        return JsonResponse({"timeout": [message], "error": f"timeout: {message}"}, status=400)
+    code, detail = await sync_to_async(_authorize)(request, pk)
+    if code != 200:
+        return JsonResponse({"detail": detail}, status=code)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    with changes.watch(pk) as watch:
+        while True:
+            watch.clear()
+            status = await _db(read_status)(pk)
+            if status is None:
+                return JsonResponse({"detail": "Not found."}, status=404)
+            left = deadline - loop.time()
+            if status["status"] in TERMINAL_STATUSES or left <= 0:
+                break
+            try:
+                await asyncio.wait_for(watch.wait(POLL_INTERVAL), left)
+            except TimeoutError:
+                pass
+    return JsonResponse(await _db(read_record)(pk), json_dumps_params={"ensure_ascii": False})

@@ -17,8 +17,8 @@ execution_time, memory_usage, url}`` (the compat result route's fields); a run s
 at the deadline answers the 202 above with its current status. A failed run that the
 script's retry policy retries is followed to its last attempt, as the compat route does.
 
-The view is async: a caller waiting for a result holds no thread, only a poll of the row
-every 0.15 s (run in the shared thread pool, as the live feed's are).
+The view is async: a caller waiting for a result holds no thread. The row is read again when
+the worker announces a change (PostgreSQL, ``api/changes.py``), else every 0.15 s.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from scriptdeck.automation import webhooks
 from scriptdeck.executions.models import TERMINAL_STATUSES, Status, TaskExecution
 from scriptdeck.executions.services import SubmitError
 
+from . import changes
 from .errors import refusal
 from .limits import BodyTooLarge, LimitedJSONParser
 
@@ -138,17 +139,28 @@ async def wait_for_end(pk: int, seconds: float) -> dict[str, Any] | None:
     read = sync_to_async(_in_pool, thread_sensitive=False)
     last: dict[str, Any] | None = None
     while True:
-        state = await read(pk)
-        if state is None:  # removed meanwhile: answer with what was seen
-            return last
-        last = state
-        if state["status"] in TERMINAL_STATUSES and state["retried_by_id"] is not None:
-            pk = state["retried_by_id"]
-            continue
-        left = deadline - loop.time()
-        if state["status"] in TERMINAL_STATUSES or left <= 0:
-            return state
-        await asyncio.sleep(min(POLL_INTERVAL, left))
+        with changes.watch(pk) as watch:
+            while True:
+                watch.clear()  # announced from here on: read again at once
+                state = await read(pk)
+                if state is None:  # removed meanwhile: answer with what was seen
+                    return last
+                last = state
+                if state["status"] in TERMINAL_STATUSES and state["retried_by_id"] is not None:
+                    break  # follow the retry
+                left = deadline - loop.time()
+                if state["status"] in TERMINAL_STATUSES or left <= 0:
+                    return state
+                await _wait(watch, min(POLL_INTERVAL, left), left)
+        pk = state["retried_by_id"]
+
+
+async def _wait(watch: changes.Watch, poll: float, left: float) -> None:
+    """Until the execution is announced as changed, its next poll, or the deadline."""
+    try:
+        await asyncio.wait_for(watch.wait(poll), left)
+    except TimeoutError:
+        pass
 
 
 def _accepted(execution_id: int, task_id: str, status: str) -> JsonResponse:

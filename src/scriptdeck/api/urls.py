@@ -24,6 +24,7 @@ api_urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("stats/overview/", stats.OverviewView.as_view(), name="stats-overview"),
     path("executions/<int:pk>/events/", events.execution_events, name="execution-events"),
+    path("executions/<int:pk>/wait/", events.execution_wait, name="execution-wait"),
     path("hooks/<str:token>/", hooks.trigger, name="hook-trigger"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,88 @@
+"""``GET /api/executions/{id}/wait/``: the record once the run has ended, or at the timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.db import connection
+from django.test import AsyncClient
+
+from scriptdeck.catalog.models import Script
+from scriptdeck.executions import services
+from scriptdeck.executions.execute import execute
+from scriptdeck.executions.models import Status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def get_async(path: str, user=None) -> object:
+    """Through the ASGI handler, as uvicorn serves it."""
+    client = AsyncClient()
+    if user is not None:
+        client.force_login(user)
+    return async_to_sync(client.get)(path)
+
+
+def run_in_thread(execution_id: int) -> threading.Thread:
+    def work() -> None:
+        try:
+            execute(execution_id)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_an_ended_run_answers_at_once_with_its_record(synced, alice, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    execute(execution.pk)
+    began = time.monotonic()
+    response = get_async(f"/api/executions/{execution.pk}/wait/?timeout=30", alice)
+    assert time.monotonic() - began < 5
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["id"] == execution.pk
+    assert body["status"] == Status.FAILURE
+    assert body["failure_reason"]
+
+
+def test_the_answer_comes_when_the_run_ends(synced, alice, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    thread = run_in_thread(execution.pk)
+    try:
+        response = get_async(f"/api/executions/{execution.pk}/wait/?timeout=60", alice)
+    finally:
+        thread.join(timeout=60)
+    assert response.status_code == 200
+    assert response.json()["status"] == Status.FAILURE
+
+
+def test_at_the_timeout_the_current_state_is_answered(synced, alice, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    began = time.monotonic()
+    response = get_async(f"/api/executions/{execution.pk}/wait/?timeout=0.3", alice)
+    assert 0.3 <= time.monotonic() - began < 10
+    assert response.status_code == 200
+    assert response.json()["status"] == Status.PENDING
+
+
+@pytest.mark.parametrize("value", ["-1", "301", "soon", "nan"])
+def test_a_bad_timeout_is_refused_naming_the_field(synced, alice, broker, value):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    response = get_async(f"/api/executions/{execution.pk}/wait/?timeout={value}", alice)
+    assert response.status_code == 400
+    assert "timeout" in response.json()
+
+
+def test_outsiders_get_the_same_404_as_for_a_missing_run(synced, alice, bob, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    assert get_async(f"/api/executions/{execution.pk}/wait/?timeout=0").status_code == 401
+    hidden = get_async(f"/api/executions/{execution.pk}/wait/?timeout=0", bob)
+    missing = get_async("/api/executions/999999/wait/?timeout=0", bob)
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
