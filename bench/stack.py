@@ -199,6 +199,19 @@ def wait_visible(api: Any, execution_id: int, interval: float, timeout: float = 
         time.sleep(interval)
 
 
+def wait_end(api: Any, execution_id: int, timeout: float = 900.0) -> dict:
+    """Wait for the end as a client that asks the server to answer when the run has ended."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api.get(f"/api/executions/{execution_id}/wait/", params={"timeout": 60})
+        response.raise_for_status()
+        body = response.json()
+        if body["status"] in TERMINAL:
+            return body
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"execution {execution_id} still {body['status']}")
+
+
 def submit(http: httpx.Client, script: str, parameters: dict[str, Any]) -> int:
     response = http.post("/api/executions/", json={"script": script, "parameters": parameters})
     if response.status_code != 202:

@@ -410,13 +410,23 @@ class Bench:
         return {k: round(statistics.median(v) * 1000, 1) for k, v in parts.items() if v}
 
     def sequential(
-        self, server: Any, http: httpx.Client, parameters: dict[str, Any], count: int
+        self,
+        server: Any,
+        http: httpx.Client,
+        parameters: dict[str, Any],
+        count: int,
+        wait: bool = False,
     ) -> tuple[list[float], list[int], dict[int, float]]:
+        """Submit → visible, one after the other. The client polls the execution every
+        ``POLL`` seconds, or (``wait``) asks ``/wait/`` to answer when the run has ended."""
         times, ids, visible = [], [], {}
         for _ in range(count):
             began = time.perf_counter()
             pk = stack.submit(http, "bench_fibo", parameters)
-            body = stack.wait_visible(server.api, pk, POLL)
+            if wait:
+                body = stack.wait_end(server.api, pk)
+            else:
+                body = stack.wait_visible(server.api, pk, POLL)
             times.append(time.perf_counter() - began)
             visible[pk] = time.time()
             ids.append(pk)
@@ -478,41 +488,49 @@ class Bench:
 
     def s1(self, server: Any, http: httpx.Client, mode: str) -> None:
         r, s = self.results, SIZES
-        totals, per_task, ids, visible = [], [], [], {}
-        for _ in range(s["repeats"]):
-            times, run_ids, seen = self.sequential(server, http, {"n": 10}, s["s1_tasks"])
-            totals.append(sum(times))
-            per_task += times
-            ids += run_ids
-            visible.update(seen)
         limit = 1.2 if mode == "cold" else 0.4
         tag = "(c)" if mode == "cold" else "(d)"
-        r.add(
-            f"s1.total.{mode}",
-            "S1",
-            f"40 × fibo(10) total, scriptdeck {mode} {tag}",
-            "s",
-            totals,
-            baseline="s1.total.bare" if mode == "cold" else "s1.total.cold",
-            target=("value", "<=", limit),
-        )
-        r.add(
-            f"s1.task.{mode}",
-            "S1",
-            f"per task, scriptdeck {mode} {tag}",
-            "s",
-            per_task,
-            baseline="s1.task.b50",
-        )
-        self.results.details[f"s1_breakdown_ms_{mode}"] = self.breakdown(ids, visible)
+        for wait in (False, True):
+            totals, per_task, ids, visible = [], [], [], {}
+            for _ in range(s["repeats"]):
+                times, run_ids, seen = self.sequential(
+                    server, http, {"n": 10}, s["s1_tasks"], wait=wait
+                )
+                totals.append(sum(times))
+                per_task += times
+                ids += run_ids
+                visible.update(seen)
+            suffix = ".wait" if wait else ""
+            key = f"{mode}{suffix}"
+            how = "client waits on /wait/" if wait else f"client polls every {POLL * 1000:.0f} ms"
+            r.add(
+                f"s1.total.{key}",
+                "S1",
+                f"40 × fibo(10) total, scriptdeck {mode} {tag}, {how}",
+                "s",
+                totals,
+                baseline="s1.total.bare" if mode == "cold" else f"s1.total.cold{suffix}",
+                target=("value", "<=", limit),
+            )
+            r.add(
+                f"s1.task.{key}",
+                "S1",
+                f"per task, scriptdeck {mode} {tag}, {how}",
+                "s",
+                per_task,
+                baseline="s1.task.b50",
+            )
+            self.results.details[f"s1_breakdown_ms_{key}"] = self.breakdown(ids, visible)
 
     def s2(self, server: Any, http: httpx.Client, mode: str) -> None:
         s = SIZES
-        times, ids, visible = self.sequential(server, http, {"n": s["s2_n"]}, s["s2_tasks"])
+        times, ids, visible = self.sequential(
+            server, http, {"n": s["s2_n"]}, s["s2_tasks"], wait=True
+        )
         self.results.add(
             f"s2.task.{mode}",
             "S2",
-            f"fibo({s['s2_n']}) per task, scriptdeck {mode}",
+            f"fibo({s['s2_n']}) per task, scriptdeck {mode} (client waits on /wait/)",
             "s",
             times,
             baseline="s2.task.bare",
