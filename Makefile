@@ -58,7 +58,7 @@ services:
 	bash .ci/services
 
 clean:
-	rm -rf $(VENV) var build *.egg-info
+	rm -rf $(VENV) var build *.egg-info web/node_modules src/scriptdeck/console/static/console
 
 # Benchmarks: figures measured here, each against a baseline measured in the same run.
 # Needs PostgreSQL (and redis-server) on this machine: see `make services` and bench/README.md.
