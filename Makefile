@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_HOME := $(CURDIR)/var/test
 
-.PHONY: install run test test-fast lint bench clean services e2e-deps
+.PHONY: install run test test-fast test-postgres lint bench clean services e2e-deps
 
 # The web console (web/): npm ci when the lock changes; the build (OpenAPI schema → types,
 # type check, lint, vite) when its sources or the API change. Output: static/console/.
@@ -42,6 +42,14 @@ lint: install
 test: install lint e2e-deps
 	cd web && npm test
 	SCRIPTDECK_HOME=$(TEST_HOME) $(BIN)/python -m pytest tests
+	$(MAKE) test-postgres
+
+# The app tests whose SQL differs on PostgreSQL (the overview's index walks, the list's
+# ordering, /wait/ woken by NOTIFY), once more against PostgreSQL (test database: test_test).
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
+test-postgres: install
+	DATABASE_URL=$(PG_TEST_URL) SCRIPTDECK_HOME=$(TEST_HOME)-pg $(BIN)/python -m pytest \
+		tests/app/test_stats.py tests/app/test_wait.py tests/app/test_execution_ordering.py
 
 # The console's end-to-end tests drive Debian's chromium (never a downloaded browser), with
 # CJK fonts for the Chinese pages' screenshots.
