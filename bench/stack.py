@@ -185,31 +185,26 @@ def process_roles(server: Server) -> dict[str, psutil.Process]:
     return roles
 
 
-def wait_visible(api: Any, execution_id: int, interval: float, timeout: float = 900.0) -> dict:
-    """Poll the execution over HTTP until it has ended, as a client would."""
+def wait_visible(
+    api: Any, execution_id: int, interval: float | None, timeout: float = 900.0
+) -> dict:
+    """Until the execution has ended, as a client sees it: polling every ``interval``
+    seconds, or (``None``) asking ``/wait/`` to answer when the run has ended."""
     deadline = time.monotonic() + timeout
+    path = f"/api/executions/{execution_id}/"
+    params = {}
+    if interval is None:
+        path, params = f"{path}wait/", {"timeout": 60}
     while True:
-        response = api.get(f"/api/executions/{execution_id}/")
+        response = api.get(path, params=params)
         response.raise_for_status()
         body = response.json()
         if body["status"] in TERMINAL:
             return body
         if time.monotonic() > deadline:
             raise TimeoutError(f"execution {execution_id} still {body['status']}")
-        time.sleep(interval)
-
-
-def wait_end(api: Any, execution_id: int, timeout: float = 900.0) -> dict:
-    """Wait for the end as a client that asks the server to answer when the run has ended."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = api.get(f"/api/executions/{execution_id}/wait/", params={"timeout": 60})
-        response.raise_for_status()
-        body = response.json()
-        if body["status"] in TERMINAL:
-            return body
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"execution {execution_id} still {body['status']}")
+        if interval is not None:
+            time.sleep(interval)
 
 
 def submit(http: httpx.Client, script: str, parameters: dict[str, Any]) -> int:

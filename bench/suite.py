@@ -423,10 +423,7 @@ class Bench:
         for _ in range(count):
             began = time.perf_counter()
             pk = stack.submit(http, "bench_fibo", parameters)
-            if wait:
-                body = stack.wait_end(server.api, pk)
-            else:
-                body = stack.wait_visible(server.api, pk, POLL)
+            body = stack.wait_visible(server.api, pk, None if wait else POLL)
             times.append(time.perf_counter() - began)
             visible[pk] = time.time()
             ids.append(pk)
