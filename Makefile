@@ -49,7 +49,8 @@ test: install lint e2e-deps
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) SCRIPTDECK_HOME=$(TEST_HOME)-pg $(BIN)/python -m pytest \
-		tests/app/test_stats.py tests/app/test_wait.py tests/app/test_execution_ordering.py
+		tests/app/test_stats.py tests/app/test_wait.py tests/app/test_execution_ordering.py \
+		tests/app/test_claim.py
 
 # The console's end-to-end tests drive Debian's chromium (never a downloaded browser), with
 # CJK fonts for the Chinese pages' screenshots.

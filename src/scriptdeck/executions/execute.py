@@ -208,7 +208,14 @@ def execute(
         if left_out:
             outcome.details["artifacts_left_out"] = left_out
         finished = persist(
-            lambda: services.finish(execution_id, outcome, digest, timeline=sink.timeline),
+            lambda: services.finish(
+                execution_id,
+                outcome,
+                digest,
+                timeline=sink.timeline,
+                execution=execution,
+                samples_stored=bool(sink.timeline),
+            ),
             f"recording the outcome of execution {execution_id}",
             within=settings.SCRIPTDECK_DB_RETRY_SECONDS,
         )

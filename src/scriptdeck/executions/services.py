@@ -261,6 +261,24 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
     order, and every message starts one run. With no slot free, the newest sent run goes
     back to waiting (it is released when a slot frees up).
     """
+    now = timezone.now()
+    # The common case first: a script without a concurrency limit, its run still PENDING.
+    # One conditional UPDATE claims it; the announcement goes out once it is committed.
+    # (The status test stays on the updated table itself, not in a join, so a second delivery
+    # of the same message waits for the first claim and then finds the row STARTED.)
+    unlimited = Script.objects.filter(max_concurrent__isnull=True).values("pk")
+    claimed = TaskExecution.objects.filter(
+        pk=execution_id, status=Status.PENDING, script_id__in=unlimited
+    ).update(
+        status=Status.STARTED,
+        started_at=now,
+        heartbeat_at=now,
+        worker_host=worker_host,
+        worker_pid=worker_pid,
+    )
+    if claimed:
+        changes.announce(execution_id)
+        return TaskExecution.objects.select_related("script").get(pk=execution_id)
     with transaction.atomic():
         row = (
             TaskExecution.objects.filter(pk=execution_id)
@@ -306,15 +324,21 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
     return TaskExecution.objects.select_related("script").get(pk=execution_id)
 
 
-def _after_end(execution_id: int) -> None:
-    """A run ended: tell who listens (in this transaction), free a slot of a limited script."""
+def _after_end(execution_id: int, script: Script | None = None) -> None:
+    """A run ended: tell who listens (in this transaction), free a slot of a limited script.
+
+    ``script``, when the caller holds the run's script already, saves reading it again.
+    """
     changes.announce(execution_id)
     execution_ended.send(sender=TaskExecution, execution_id=execution_id)
-    script_id = (
-        TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
-        .values_list("script_id", flat=True)
-        .first()
-    )
+    if script is not None:
+        script_id = script.pk if script.max_concurrent else None
+    else:
+        script_id = (
+            TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
+            .values_list("script_id", flat=True)
+            .first()
+        )
     if script_id is not None:
         transaction.on_commit(lambda: release(script_id))
 
@@ -390,11 +414,15 @@ def finish(
     outcome: Outcome,
     script_sha256: str = "",
     timeline: list[list[Any]] | None = None,
+    execution: TaskExecution | None = None,
+    samples_stored: bool = True,
 ) -> bool:
     """STARTED → SUCCESS, FAILURE or CANCELLED with everything the run measured.
 
     A successful run gets its result record in the same transaction, exactly once. The
-    resource samples move from the event log into the row's compact ``timeline``.
+    resource samples move from the event log into the row's compact ``timeline``
+    (``samples_stored=False``: none was written, nothing to delete). ``execution``, the row
+    as the worker claimed it (its script loaded), saves reading it back for the record.
     """
     if outcome.succeeded:
         status = Status.SUCCESS
@@ -438,16 +466,19 @@ def finish(
             if status == Status.CANCELLED:
                 _explain_cancel(execution_id, outcome)
             if outcome.succeeded:
-                _write_result_record(
-                    TaskExecution.objects.select_related("script").get(pk=execution_id)
-                )
-            if timeline is not None:
+                if execution is not None:
+                    for name, value in fields.items():  # the row as the UPDATE left it
+                        setattr(execution, name, value)
+                else:
+                    execution = TaskExecution.objects.select_related("script").get(pk=execution_id)
+                _write_result_record(execution)
+            if timeline is not None and samples_stored:
                 ExecutionEvent.objects.filter(
                     execution_id=execution_id, kind=EventKind.SAMPLE
                 ).delete()
             if status == Status.FAILURE:
                 _schedule_retry(execution_id)
-            _after_end(execution_id)
+            _after_end(execution_id, execution.script if execution is not None else None)
     return bool(ended)
 
 
