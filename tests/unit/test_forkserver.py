@@ -283,7 +283,8 @@ def test_a_server_that_dies_while_starting_falls_back_cold(tmp_path):
 
 
 def _the_server() -> forkserver.ForkServer:
-    (server,) = forkserver._servers.values()
+    """The warm server (the exec server of cold starts may be there too)."""
+    (server,) = [s for key, s in forkserver._servers.items() if key != ("exec",)]
     return server
 
 
@@ -520,3 +521,80 @@ def test_each_script_chooses_warm_or_the_global_default(
     settings.SCRIPTDECK_PYTHON = sys.executable if python == "SAME" else python
     script = SimpleNamespace(warm_start=own)
     assert starts_warm(script, tmp_path / f"job{suffix}") is expected
+
+
+# --- the exec server: cold starts without a launcher interpreter of their own ---------------
+
+PROCESS_STATE = """\
+#!/bin/sh
+# What a started program inherits: signal dispositions and mask, descriptors, umask, cwd.
+grep -E '^(SigIgn|SigBlk)' /proc/self/status
+ls /proc/self/fd | sort -n | tr '\\n' ' '
+echo
+umask
+pwd
+env | grep -v -e '^_=' -e '^SCRIPTDECK_RUN_MARKER=' | sort
+echo "marker: ${SCRIPTDECK_RUN_MARKER:+set}"
+"""
+
+
+def test_a_cold_program_gets_the_same_process_from_the_exec_server_as_from_a_launcher(tmp_path):
+    script = tmp_path / "state.sh"
+    script.write_text(PROCESS_STATE)
+    script.chmod(0o755)
+    through_server = run(spec_for(script, warm=False, exec_server=True))
+    through_launcher = run(spec_for(script, warm=False, exec_server=False))
+    assert through_server.details["launcher"] == "exec server"
+    assert through_launcher.details["launcher"] == "process"
+    assert through_server.exit_code == through_launcher.exit_code == 0
+    assert through_server.stdout == through_launcher.stdout
+    ignored = int(through_server.stdout.split("SigIgn:\t")[1].split()[0], 16)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        assert not ignored & (1 << (sig - 1)), f"{sig.name} is left ignored"
+    assert "\n0 1 2 3 \n" in through_server.stdout  # the standard ones (3: ls's own listing)
+    assert "marker: set" in through_server.stdout
+
+
+def test_a_cold_python_script_through_the_exec_server_measures_its_own_memory(tmp_path):
+    script = make_script(tmp_path, "big = bytearray(60 * 1024 * 1024)\nprint('{}')\n")
+    small = make_script(tmp_path, "print('{}')\n", name="small.py")
+    big_run = run(spec_for(script, warm=False))
+    small_run = run(spec_for(small, warm=False))
+    assert big_run.details["launcher"] == small_run.details["launcher"] == "exec server"
+    assert big_run.maxrss_bytes >= 60 * 1024 * 1024
+    # Neither the worker's size (this test process) nor the server's shows through.
+    assert small_run.maxrss_bytes < 40 * 1024 * 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    assert small_run.maxrss_bytes < own
+
+
+def test_a_killed_exec_server_means_a_launcher_process_then_a_new_server(tmp_path, monkeypatch):
+    script = make_script(tmp_path, "print('{}')")
+    assert run(spec_for(script, warm=False)).details["launcher"] == "exec server"
+    server = forkserver._servers[("exec",)]
+    monkeypatch.setattr(forkserver.ForkServer, "alive", lambda self: True)
+    os.kill(server.proc.pid, signal.SIGKILL)
+    fallback = run(spec_for(script, warm=False))
+    assert fallback.succeeded, fallback.error_message
+    assert fallback.details["launcher"] == (
+        "process (exec server failed: the fork server was killed by SIGKILL)"
+    )
+    monkeypatch.undo()
+    again = run(spec_for(script, warm=False))
+    assert again.succeeded and again.details["launcher"] == "exec server"
+    assert forkserver._servers[("exec",)].proc.pid != server.proc.pid
+
+
+def test_a_program_the_exec_server_cannot_run_fails_as_a_launcher_says(tmp_path):
+    script = tmp_path / "not_executable.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)
+    spec = spec_for(script, warm=False)
+    spec.argv = [str(script)]
+    through_server = run(spec)
+    spec = spec_for(script, warm=False, exec_server=False)
+    spec.argv = [str(script)]
+    through_launcher = run(spec)
+    assert through_server.failure_reason == through_launcher.failure_reason == Reason.SPAWN_FAILED
+    assert through_server.error_message == through_launcher.error_message
+    assert "Permission denied" in through_server.error_message

@@ -1,7 +1,8 @@
 """The runner: environment contract, result rules, exit codes, limits, memory, output bounds.
 
-Every test runs twice: started cold (a new interpreter through the launcher) and warm (forked
-from the worker's fork server), and must pass the same way in both.
+Every test runs three times: started cold (a new interpreter, its launcher forked from the
+worker's exec server), cold with a launcher process of its own, and warm (forked from the
+worker's fork server), and must pass the same way each time.
 """
 
 from __future__ import annotations
@@ -35,10 +36,25 @@ def run(spec: RunSpec, sink: Sink | None = None):
     return run_cold_or_warm(spec, sink)
 
 
-@pytest.fixture(params=["cold", "warm"], autouse=True)
+@pytest.fixture(params=["cold", "cold-launcher", "warm"], autouse=True)
 def start_mode(request, monkeypatch):
-    """Run the whole suite both ways; a warm run that quietly started cold is a failure."""
+    """Run the whole suite three ways: cold through the worker's exec server, cold through a
+    launcher process of its own (``exec_server=False``, and the exec server's fallback), and
+    warm. A run that quietly started another way is a failure."""
     mode = request.param
+    if mode.startswith("cold"):
+        real_run = run_cold_or_warm
+        through = "exec server" if mode == "cold" else "process"
+
+        def cold_run(spec: RunSpec, sink: Sink | None = None):
+            spec.exec_server = mode == "cold"
+            outcome = real_run(spec, sink)
+            if os.path.isdir(spec.cwd) and sys.platform.startswith("linux"):
+                assert outcome.details.get("launcher") == through, outcome.details
+            return outcome
+
+        monkeypatch.setattr(sys.modules[__name__], "run_cold_or_warm", cold_run)
+        return mode
     if mode == "warm":
         real_run = run_cold_or_warm
 
@@ -557,7 +573,8 @@ def test_a_worker_killed_outright_takes_its_running_script_down(tmp_path, start_
         env = build_environment(parameters={{}}, page_context="", script_name="job",
                                 execution_id="1", result_file="", pythonpath=sdk_pythonpath())
         run(RunSpec(argv=command_for({str(script)!r}), cwd={str(tmp_path)!r}, env=env,
-                    script_name="job", warm_start={start_mode == "warm"!r}))
+                    script_name="job", warm_start={start_mode == "warm"!r},
+                    exec_server={start_mode != "cold-launcher"!r}))
         """
     )
     worker = subprocess.Popen([sys.executable, "-c", worker_code])

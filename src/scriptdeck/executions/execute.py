@@ -95,6 +95,7 @@ def build_spec(
         output_limit=settings.SCRIPTDECK_OUTPUT_LIMIT,
         heartbeat_interval=settings.SCRIPTDECK_HEARTBEAT_INTERVAL,
         warm_start=starts_warm(script, path),
+        exec_server=settings.SCRIPTDECK_EXEC_SERVER,
         preload=tuple(script.preload or ()),
     )
 

@@ -117,6 +117,7 @@ class _Run:
         self.marker = uuid.uuid4().hex
         self.proc: subprocess.Popen[bytes] | forkserver.WarmProcess | None = None
         self.start = "cold"
+        self.launcher = "process"
         self.preload_failed: dict[str, str] = {}
         self.tree: ProcessTree | None = None
         self.status: int | None = None
@@ -141,6 +142,13 @@ class _Run:
                 return
             except forkserver.ForkServerError as exc:
                 self.start = f"cold (warm start failed: {exc})"
+        if self.spec.exec_server:
+            try:
+                self.spawn_through(forkserver.start_exec(self.spec.argv, self.spec.cwd, env))
+                self.launcher = "exec server"
+                return
+            except forkserver.ForkServerError as exc:
+                self.launcher = f"process (exec server failed: {exc})"
         report_read, report_write = os.pipe()
         try:
             self.proc = subprocess.Popen(
@@ -174,15 +182,20 @@ class _Run:
 
     def spawn_warm(self, env: dict[str, str]) -> None:
         """Fork the script from the warm server: same launcher role, same pipes, same report."""
-        proc, report_read, server = forkserver.start(
-            self.spec.argv, self.spec.cwd, env, tuple(self.spec.preload)
-        )
-        self.proc = proc
-        self.report_fd = report_read
+        started = forkserver.start(self.spec.argv, self.spec.cwd, env, tuple(self.spec.preload))
+        server = started[2]
+        self.spawn_through(started)
         self.start = "warm"
+        self.launcher = "warm server"
         self.preload_failed = {
             name: why for name, why in server.preload_failed.items() if name in self.spec.preload
         }
+
+    def spawn_through(self, started: tuple[forkserver.WarmProcess, int, Any]) -> None:
+        """Take over a run a fork server started: its launcher, pipes and report fd."""
+        proc, report_read, _ = started
+        self.proc = proc
+        self.report_fd = report_read
         with _active_lock:
             _active_roots.add(proc.pid)
         self.tree = ProcessTree(proc.pid, self.marker)
@@ -351,6 +364,7 @@ class _Run:
             leftover_processes=self.leftovers,
         )
         outcome.details["start"] = self.start
+        outcome.details["launcher"] = self.launcher
         if self.preload_failed:  # the script imported them itself, if it could
             outcome.details["preload_failed"] = self.preload_failed
         self.apply_launcher_report(outcome)

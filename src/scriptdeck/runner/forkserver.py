@@ -130,8 +130,12 @@ def _prctl_pdeathsig(sig: int) -> bool:
         return False
 
 
-def _serve(sock_fd: int, worker: int, preload: list[str]) -> None:
-    """The server's loop: one request, one forked run, one reply; until the worker goes."""
+def _serve(sock_fd: int, worker: int, preload: list[str], exec_only: bool = False) -> None:
+    """The server's loop: one request, one forked run, one reply; until the worker goes.
+
+    ``exec_only``: the cold starts' server (see :func:`start_exec`), which imports nothing
+    ahead: its runs ``exec`` their program, so only its own small size reaches them.
+    """
     _prctl_pdeathsig(signal.SIGKILL)
     if os.getppid() != worker:
         os._exit(0)
@@ -140,7 +144,7 @@ def _serve(sock_fd: int, worker: int, preload: list[str]) -> None:
     startup_path = list(sys.path)
     sock = socket.socket(fileno=sock_fd)
     failed: dict[str, str] = {}
-    for name in (*_ALWAYS_PRELOAD, *preload):
+    for name in () if exec_only else (*_ALWAYS_PRELOAD, *preload):
         try:
             __import__(name)
         except BaseException as exc:  # a preload that fails is imported again by the script
@@ -270,6 +274,8 @@ def _launch(
         os._exit(127)
     if pid == 0:
         try:
+            if request.get("exec"):
+                _exec_program(request["argv"], report_fd)
             os.close(report_fd)
             _run_script(request["argv"], startup_path)
         finally:
@@ -290,6 +296,23 @@ def _launch(
             pass
         os.kill(os.getpid(), sig)
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _exec_program(argv: list[str], report_fd: int) -> None:
+    """A cold start's script process: ``exec`` the program, as ``launcher.py`` does."""
+    # The report pipe closes on a successful exec; on failure it says why.
+    os.set_inheritable(report_fd, False)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    # Ignored signals stay ignored across exec (Python ignores SIGPIPE and SIGXFSZ, the
+    # server SIGINT/SIGTERM/SIGHUP): the program gets every default back, as from a shell.
+    for name in ("SIGPIPE", "SIGXFSZ", "SIGINT", "SIGTERM", "SIGHUP", "SIGUSR2", "SIGCHLD"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    try:
+        os.execvpe(argv[0], argv, os.environ)
+    except OSError as exc:
+        os.write(report_fd, f"E cannot run {argv[0]!r}: {exc.strerror}\n".encode())
+        os._exit(127)
 
 
 def _max_fd() -> int:
@@ -443,6 +466,7 @@ class ForkServer:
         preload: tuple[str, ...],
         env: dict[str, str],
         timeout: float = 60.0,
+        exec_only: bool = False,
     ) -> None:
         import subprocess
         import threading
@@ -457,10 +481,13 @@ class ForkServer:
             self.proc = subprocess.Popen(
                 [
                     python,
+                    # The exec server: isolated, no site (its runs exec their own program).
+                    *(["-I", "-S"] if exec_only else []),
                     SERVER_FILE,
                     str(theirs.fileno()),
                     str(os.getpid()),
                     json.dumps(list(preload)),
+                    *(["exec"] if exec_only else []),
                 ],
                 cwd="/",
                 env=env,
@@ -570,10 +597,15 @@ def _reset_after_fork() -> None:
     _servers_lock = None
 
 
-def server_for(python: str, preload: tuple[str, ...], env: dict[str, str]) -> ForkServer:
-    """This process's server for that interpreter, start-up environment and preload list."""
-    startup = startup_environment(env)
-    key = (python, tuple(sorted(startup.items())), preload)
+def server_for(
+    python: str, preload: tuple[str, ...], env: dict[str, str], exec_only: bool = False
+) -> ForkServer:
+    """This process's server for that interpreter, start-up environment and preload list
+    (``exec_only``: the one exec server of this process, see :func:`start_exec`)."""
+    startup = {} if exec_only else startup_environment(env)
+    key: tuple[Any, ...] = (
+        ("exec",) if exec_only else (python, tuple(sorted(startup.items())), preload)
+    )
     with _registry_lock():
         server = _servers.get(key)
         if server is not None and (server.owner != os.getpid() or not server.alive()):
@@ -582,7 +614,7 @@ def server_for(python: str, preload: tuple[str, ...], env: dict[str, str]) -> Fo
         if server is None:
             while len(_servers) >= MAX_SERVERS:
                 _discard(next(iter(_servers)))
-            server = ForkServer(python, preload, startup)
+            server = ForkServer(python, preload, startup, exec_only=exec_only)
         else:
             del _servers[key]  # re-inserted last: the least recently used goes first
         _servers[key] = server
@@ -662,17 +694,44 @@ def start(
     if not os.path.isdir(cwd):
         raise FileNotFoundError(2, os.strerror(2), cwd)  # what Popen raises for a missing cwd
     server = server_for(argv[0], check_preload(preload), env)
+    return _start_through(server, {"argv": list(argv), "cwd": cwd, "env": env})
+
+
+def start_exec(
+    argv: list[str], cwd: str, env: dict[str, str]
+) -> tuple[WarmProcess, int, ForkServer]:
+    """Start ``argv`` cold through this process's exec server: same as ``launcher.py``.
+
+    A cold start pays for a new interpreter for the script; started with ``Popen``, it paid
+    for a second one, the launcher's (``python -I -S launcher.py``, ~18 ms here). The exec
+    server is that launcher, started once per worker process: each run forks a launcher from
+    it (re-parented to the worker, as for a warm run), which forks the script's process,
+    which execs the program with the run's environment. The script's ``ru_maxrss``
+    starts at the server's small size, as it did at the launcher's.
+
+    Raises :class:`ForkServerError` when it cannot (the caller starts the launcher itself),
+    and ``OSError`` for a missing cwd, as ``Popen`` does.
+    """
+    from .process_tree import become_subreaper
+
+    if not sys.platform.startswith("linux"):
+        raise ForkServerError("an exec server needs Linux")
+    if not become_subreaper():
+        raise ForkServerError("this process cannot be a child subreaper")
+    if not os.path.isdir(cwd):
+        raise FileNotFoundError(2, os.strerror(2), cwd)
+    server = server_for(sys.executable, (), env, exec_only=True)
+    return _start_through(server, {"argv": list(argv), "cwd": cwd, "env": env, "exec": True})
+
+
+def _start_through(
+    server: ForkServer, request: dict[str, Any]
+) -> tuple[WarmProcess, int, ForkServer]:
+    """Send one run to ``server``: its process (the launcher), the report fd, the server."""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     report_r, report_w = os.pipe()
-    umask = current_umask()
-    request = {
-        "argv": list(argv),
-        "cwd": cwd,
-        "env": env,
-        "umask": umask,
-        "rlimits": current_rlimits(),
-    }
+    request = {**request, "umask": current_umask(), "rlimits": current_rlimits()}
     try:
         pid = server.spawn(request, [out_w, err_w, report_w])
     except BaseException:
@@ -690,4 +749,9 @@ def start(
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]))
+    _serve(
+        int(sys.argv[1]),
+        int(sys.argv[2]),
+        json.loads(sys.argv[3]),
+        exec_only=sys.argv[4:5] == ["exec"],
+    )

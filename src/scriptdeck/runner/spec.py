@@ -116,3 +116,7 @@ class RunSpec:
     warm_start: bool = False
     # Modules that server imports ahead (the script's ``PRELOAD``); only used warm.
     preload: tuple[str, ...] = ()
+    # A cold start forks its launcher from this process's exec server (runner/forkserver.py)
+    # instead of starting one more interpreter for it; any trouble starts the launcher with
+    # ``Popen`` (``launcher.py``) and the outcome's ``details["launcher"]`` says why.
+    exec_server: bool = True
