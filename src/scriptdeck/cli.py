@@ -90,6 +90,10 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     os.environ["SCRIPTDECK_SHUTDOWN_GRACE"] = str(args.shutdown_grace)
+    # Celery's Django fixup runs Django's system checks at worker start, which import the
+    # URLconf and with it every API view, DRF's and drf-spectacular's modules: about 22 MB
+    # in every worker process that never serves a request. `serve` and `migrate` run them.
+    os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
     _setup_django()
     from scriptdeck.celery import app
 
