@@ -57,8 +57,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.validators import validate_email
-from django.db.models import CharField, Exists, F, OuterRef, Q
-from django.db.models.functions import Cast
+from django.db.models import F, Q
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -100,23 +99,39 @@ SIGNATURE_PREFIX = "sha256="
 def queue_deliveries(sender: type, execution_id: int, **kwargs: Any) -> int:
     """Write the deliveries the run's end calls for; return how many.
 
-    One query when no rule matches. Bad rule data is logged and skipped, never raised into
-    the code that ends the run; a database error propagates (the end rolls back with it).
+    One short query when no rule matches (the run's script and trigger come with the
+    signal, or are read first). Bad rule data is logged and skipped, never raised into the
+    code that ends the run; a database error propagates (the end rolls back with it).
     """
-    runs = TaskExecution.objects.filter(pk=execution_id)
-    by_script = Q(schedule__isnull=True) & Exists(runs.filter(script_id=OuterRef("script_id")))
-    by_schedule = Exists(
-        runs.filter(
-            trigger=Trigger.SCHEDULE,
-            trigger_ref=Cast(OuterRef("schedule_id"), output_field=CharField()),
+    if "script_id" in kwargs:
+        script_id, trigger, trigger_ref = (
+            kwargs["script_id"],
+            kwargs["trigger"],
+            kwargs["trigger_ref"],
         )
-    )
-    rules = list(
-        NotificationRule.objects.filter(enabled=True).filter(by_script | by_schedule).order_by("pk")
-    )
+    else:
+        row = (
+            TaskExecution.objects.filter(pk=execution_id)
+            .values_list("script_id", "trigger", "trigger_ref")
+            .first()
+        )
+        if row is None:
+            return 0
+        script_id, trigger, trigger_ref = row
+    # A rule names a script (every run of it) or a schedule (the runs it fired).
+    matches = []
+    if script_id is not None:
+        matches.append(Q(schedule__isnull=True, script_id=script_id))
+    ref = str(trigger_ref)
+    if trigger == Trigger.SCHEDULE and ref.isdigit() and str(int(ref)) == ref:
+        matches.append(Q(schedule_id=int(ref)))
+    if not matches:
+        return 0
+    match = matches[0] if len(matches) == 1 else matches[0] | matches[1]
+    rules = list(NotificationRule.objects.filter(match, enabled=True).order_by("pk"))
     if not rules:
         return 0
-    execution = runs.first()
+    execution = TaskExecution.objects.filter(pk=execution_id).first()
     if execution is None:
         return 0
     duration = _duration(execution)

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # Sent inside the transaction that ends an execution, so what a receiver writes (an
 # outbox row, say) commits or rolls back with the end itself.
+# Sent in the transaction that ends a run, with ``execution_id`` and, when the sender holds
+# the row, its ``script_id``, ``trigger`` and ``trigger_ref``.
 execution_ended = Signal()
 
 RESULT_FILE_SUFFIX = "_执行结果_"
@@ -324,15 +326,25 @@ def start(execution_id: int, worker_host: str, worker_pid: int) -> TaskExecution
     return TaskExecution.objects.select_related("script").get(pk=execution_id)
 
 
-def _after_end(execution_id: int, script: Script | None = None) -> None:
+def _after_end(execution_id: int, execution: TaskExecution | None = None) -> None:
     """A run ended: tell who listens (in this transaction), free a slot of a limited script.
 
-    ``script``, when the caller holds the run's script already, saves reading it again.
+    ``execution``, when the caller holds the row (its script loaded), saves reading it again.
     """
     changes.announce(execution_id)
-    execution_ended.send(sender=TaskExecution, execution_id=execution_id)
-    if script is not None:
-        script_id = script.pk if script.max_concurrent else None
+    if execution is not None:
+        execution_ended.send(
+            sender=TaskExecution,
+            execution_id=execution_id,
+            script_id=execution.script_id,
+            trigger=execution.trigger,
+            trigger_ref=execution.trigger_ref,
+        )
+    else:
+        execution_ended.send(sender=TaskExecution, execution_id=execution_id)
+    if execution is not None:
+        script = execution.script
+        script_id = script.pk if script is not None and script.max_concurrent else None
     else:
         script_id = (
             TaskExecution.objects.filter(pk=execution_id, script__max_concurrent__isnull=False)
@@ -478,7 +490,7 @@ def finish(
                 ).delete()
             if status == Status.FAILURE:
                 _schedule_retry(execution_id)
-            _after_end(execution_id, execution.script if execution is not None else None)
+            _after_end(execution_id, execution)
     return bool(ended)
 
 
