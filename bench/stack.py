@@ -94,6 +94,18 @@ class Postgres:
         with self.connect() as conn:
             return conn.execute("SHOW server_version").fetchone()[0]
 
+    def pids(self) -> set[int]:
+        """The server processes that work for the bench: its database's backends and the
+        background ones (writer, checkpointer, autovacuum), not other users' backends."""
+        with self.connect() as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity "
+                "WHERE (datname = %s OR backend_type <> 'client backend') "
+                "AND pid <> pg_backend_pid()",
+                (self.name,),
+            ).fetchall()
+        return {pid for (pid,) in rows}
+
 
 # --- Redis -----------------------------------------------------------------------------------
 
@@ -183,6 +195,76 @@ def process_roles(server: Server) -> dict[str, psutil.Process]:
             if role in argv[1:5]:
                 roles.setdefault(role, child)
     return roles
+
+
+def _cpu(proc: psutil.Process, own: bool = True, reaped: bool = True) -> float:
+    """CPU seconds of ``proc`` itself and/or of the children it has reaped."""
+    try:
+        t = proc.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return (t.user + t.system if own else 0.0) + (
+        t.children_user + t.children_system if reaped else 0.0
+    )
+
+
+def cpu_seconds(
+    server: Server, broker_pid: int | None, postgres_pids: set[int]
+) -> dict[str, float]:
+    """CPU seconds used so far by each part of the stack. Differences of two readings give
+    what a scenario cost (a process that starts and ends in between is missed, unless its
+    parent reaped it).
+
+    The worker is split: its consumer (Celery's main process), its pool processes (a run's
+    bookkeeping: claim, runner loop, sampling, records), its fork servers (exec and warm),
+    and what the pool processes reaped: the launchers and the scripts under them. Then the
+    other roles of ``serve`` (sweeper, scheduler), the PostgreSQL processes given (see
+    :meth:`Postgres.pids`), the broker, and this client.
+    """
+    keys = (
+        "web",
+        "worker consumer",
+        "worker pool",
+        "fork servers",
+        "launchers + scripts",
+        "other roles",
+        "postgresql",
+        "broker",
+        "client",
+    )
+    totals = dict.fromkeys(keys, 0.0)
+    for role, proc in process_roles(server).items():
+        try:
+            children = proc.children(recursive=True)
+        except psutil.Error:
+            continue
+        if role != "worker":
+            key = "web" if role == "web" else "other roles"
+            totals[key] += sum(_cpu(p) for p in [proc, *children])
+            continue
+        totals["worker consumer"] += _cpu(proc)
+        for child in children:
+            try:
+                server_process = "forkserver.py" in " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+            if server_process:  # a server's children are the intermediates it reaps
+                totals["fork servers"] += _cpu(child)
+            elif child.ppid() == proc.pid:  # a pool process; launchers are re-parented to it
+                totals["worker pool"] += _cpu(child, reaped=False)
+                totals["launchers + scripts"] += _cpu(child, own=False)
+    for pid in postgres_pids:
+        try:
+            totals["postgresql"] += _cpu(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    if broker_pid is not None:
+        try:
+            totals["broker"] = _cpu(psutil.Process(broker_pid))
+        except psutil.Error:
+            pass
+    totals["client"] = _cpu(psutil.Process())
+    return totals
 
 
 def wait_visible(

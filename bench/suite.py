@@ -457,6 +457,11 @@ class Bench:
                 "ORDER BY completed_at",
                 (ids,),
             ).fetchall()
+            scripts_cpu = conn.execute(
+                f"SELECT coalesce(sum(cpu_user + cpu_system), 0) FROM {EXECUTIONS} "
+                "WHERE id = ANY(%s)",
+                (ids,),
+            ).fetchone()[0]
         failed = sum(1 for status, _ in rows if status != "SUCCESS")
         if failed:
             raise RuntimeError(f"{failed} of {count} runs did not succeed")
@@ -467,6 +472,7 @@ class Bench:
             "rate": count / (ends[-1] - began),
             "submit_rate": count / submitted,
             "steady_rate": steady,
+            "scripts_cpu_s": float(scripts_cpu),
         }
 
     def run_scriptdeck(self, mode: str) -> None:
@@ -478,7 +484,7 @@ class Bench:
                 self.scenario(f"S1 {mode}", lambda: self.s1(server, http, mode))
                 self.scenario(f"S2 {mode}", lambda: self.s2(server, http, mode))
                 self.scenario(f"S3 {mode}", lambda: self.s3(http, mode))
-                self.scenario(f"S4 {mode}", lambda: self.s4(http, mode))
+                self.scenario(f"S4 {mode}", lambda: self.s4(server, http, mode))
                 if not warm:
                     self.scenario("S6 cold", lambda: self.s6(server, http))
                     self.scenario("S7 cold", lambda: self.s7(server, http))
@@ -549,12 +555,41 @@ class Bench:
         )
         self.results.details[f"s3_{mode}"] = got
 
-    def s4(self, http: httpx.Client, mode: str) -> None:
+    def s4(self, server: Any, http: httpx.Client, mode: str) -> None:
         runs, detail = [], []
+        broker = self.redis.process.pid if self.redis.process is not None else None
+        count = SIZES["s4_tasks"]
         for _ in range(SIZES["repeats"]):
-            got = self.throughput(http, "bench_noop", {}, SIZES["s4_tasks"])
+            postgres = self.pg.pids()
+            before = stack.cpu_seconds(server, broker, postgres)
+            got = self.throughput(http, "bench_noop", {}, count)
+            postgres |= self.pg.pids()
+            after = stack.cpu_seconds(server, broker, postgres)
+            cpu = {key: (after[key] - before[key]) * 1000 / count for key in after}
+            # The scripts' own CPU (their wait4 figures, from the rows) out of what the pool
+            # processes reaped: the rest is the launchers'.
+            cpu["scripts"] = got["scripts_cpu_s"] * 1000 / count
+            cpu["launchers"] = cpu.pop("launchers + scripts") - cpu["scripts"]
+            got["cpu_ms_per_run"] = {key: round(value, 2) for key, value in cpu.items()}
             runs.append(got["rate"])
             detail.append(got)
+        # Where the CPU of one run went (medians of the repeats): with every core busy, the
+        # rate cannot exceed cores / (CPU per run).
+        parts = {
+            key: statistics.median(d["cpu_ms_per_run"][key] for d in detail)
+            for key in detail[0]["cpu_ms_per_run"]
+        }
+        total = sum(parts.values())
+        cores = os.cpu_count() or 1
+        self.results.details[f"s4_cpu_ms_per_run_{mode}"] = {
+            **{key: round(value, 2) for key, value in parts.items()},
+            "total": round(total, 2),
+        }
+        shown = ", ".join(f"{key} {value:.1f}" for key, value in parts.items())
+        self.results.notes.append(
+            f"S4 {mode}, CPU per run (ms, medians): {shown}; total {total:.1f} ms, so at most "
+            f"{cores * 1000 / total:.0f} runs/s on {cores} cores"
+        )
         warm = mode == "warm"
         self.results.add(
             f"s4.rate.{mode}",
