@@ -24,35 +24,63 @@ CANCEL_CHECK_INTERVAL = 0.5
 
 
 class _StreamStore:
-    """Keeps a stream's stored chunks to a head and a tail, like the runner's capture."""
+    """Keeps a stream's stored chunks to a head and a tail, like the runner's capture.
+
+    Head chunks are written as they come. Past the head, chunks are held here, in a tail
+    window of at most ``limit - limit // 2`` bytes, and written only when the sink flushes:
+    a chunk that leaves the window before then is never written, and one that leaves it
+    after is deleted. A fast producer so costs at most a window's bytes per flush, and
+    memory stays bounded by the window whatever the output size.
+    """
 
     def __init__(self, limit: int) -> None:
         self.head_room = limit // 2
         self.tail_limit = limit - limit // 2
-        self.tail: deque[tuple[int, int]] = deque()  # (seq, bytes) of stored tail chunks
+        # [seq, bytes, event]: ``event`` is the chunk not written yet, None once written.
+        self.tail: deque[list[Any]] = deque()
         self.tail_bytes = 0
+        self.unsent = 0  # how many chunks of the window are not written yet
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
-    def admit(self, seq: int, size: int) -> list[int]:
-        """Record a chunk; return the seqs that fall out of the tail window."""
+    def take_head(self, size: int) -> bool:
+        """Whether a chunk of ``size`` bytes still belongs to the head (and count it there)."""
         if self.head_room > 0:
             self.head_room -= size
-            return []
-        self.tail.append((seq, size))
-        self.tail_bytes += size
+            return True
+        return False
+
+    def hold(self, event: ExecutionEvent) -> list[int]:
+        """Hold a tail chunk; return the seqs of written chunks that fell out of the window."""
+        self.tail.append([event.seq, event.raw_bytes, event])
+        self.tail_bytes += event.raw_bytes
+        self.unsent += 1
         dropped = []
         while self.tail and self.tail_bytes - self.tail[0][1] >= self.tail_limit:
-            old_seq, old_size = self.tail.popleft()
+            old_seq, old_size, old_event = self.tail.popleft()
             self.tail_bytes -= old_size
-            dropped.append(old_seq)
+            if old_event is None:
+                dropped.append(old_seq)
+            else:
+                self.unsent -= 1  # never written: nothing to delete
         return dropped
+
+    def unsent_events(self) -> list[ExecutionEvent]:
+        return [entry[2] for entry in self.tail if entry[2] is not None] if self.unsent else []
+
+    def mark_sent(self) -> None:
+        if self.unsent:
+            for entry in self.tail:
+                entry[2] = None
+            self.unsent = 0
 
 
 class LiveSink(Sink):
     """Stores a run's output and samples as :class:`ExecutionEvent` rows, in batches.
 
-    A batch is written at most every 0.5 s, sooner when it reaches 1 MB; chunks that fall
-    between the head and the tail of a long output are never written, or deleted.
+    A batch is written at most every 0.5 s, sooner when the head chunks in it reach 1 MB.
+    Past a stream's head its chunks wait in a tail window and go out with the next batch:
+    those that leave the window first are never written, those that leave it later are
+    deleted in the same transaction as the batch is written.
     """
 
     def __init__(self, execution_id: int, output_limit: int, masker: Masker | None = None) -> None:
@@ -134,7 +162,7 @@ class LiveSink(Sink):
 
     def on_tick(self) -> None:
         now = time.monotonic()
-        if self.pending and now - self.last_flush >= FLUSH_INTERVAL:
+        if now - self.last_flush >= FLUSH_INTERVAL and self._has_unsent():
             self.flush()
         if not self.cancelling and now >= self.next_cancel_check:
             self.next_cancel_check = now + CANCEL_CHECK_INTERVAL
@@ -157,37 +185,45 @@ class LiveSink(Sink):
         size += self.uncounted[kind]
         self.uncounted[kind] = 0
         self.seq += 1
-        self.to_delete.update(self.streams[kind].admit(self.seq, size))
-        self.pending.append(
-            ExecutionEvent(
-                execution_id=self.execution_id,
-                seq=self.seq,
-                kind=kind,
-                at=timezone.now(),
-                text=text,
-                raw_bytes=size,
-            )
+        event = ExecutionEvent(
+            execution_id=self.execution_id,
+            seq=self.seq,
+            kind=kind,
+            at=timezone.now(),
+            text=text,
+            raw_bytes=size,
         )
-        self.pending_bytes += size
+        store = self.streams[kind]
+        if store.take_head(size):
+            self.pending.append(event)
+            self.pending_bytes += size
+        else:
+            self.to_delete.update(store.hold(event))
+
+    def _has_unsent(self) -> bool:
+        return bool(self.pending) or any(store.unsent for store in self.streams.values())
 
     def flush(self) -> bool:
         """Write the batch; a failed write is kept and tried again at the next flush."""
         self.last_flush = time.monotonic()
-        batch = [e for e in self.pending if e.seq not in self.to_delete]
-        stale = self.to_delete - {e.seq for e in self.pending}
+        batch = list(self.pending)
+        for store in self.streams.values():
+            batch.extend(store.unsent_events())
+        if not batch and not self.to_delete:
+            return True
         try:
-            services.store_events(self.execution_id, batch, stale)
+            services.store_events(self.execution_id, batch, self.to_delete)
         except Exception:
             log.warning("could not store output of execution %s", self.execution_id, exc_info=True)
-            # Kept for the next flush, but only what the head/tail bound keeps: memory stays
-            # bounded by the output limit however long the database is away.
-            self.pending = batch
-            self.pending_bytes = sum(e.raw_bytes for e in batch)
-            self.to_delete = stale
+            # Kept for the next flush: the head chunks and samples, and the tail window,
+            # which drops what leaves it: memory stays bounded by the output limit however
+            # long the database is away.
             return False
         self.pending = []
         self.pending_bytes = 0
         self.to_delete = set()
+        for store in self.streams.values():
+            store.mark_sent()
         return True
 
     def close(self, within: float = 0.0) -> None:

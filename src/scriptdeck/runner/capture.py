@@ -49,8 +49,14 @@ class HeadTailBuffer:
         return self.dropped > 0
 
     def tail_bytes(self) -> bytes:
-        joined = b"".join(self._tail)
-        return joined[-self.tail_limit :] if self.tail_limit else b""
+        if not self.tail_limit or not self._tail:
+            return b""
+        excess = self._tail_size - self.tail_limit
+        if excess <= 0:
+            return b"".join(self._tail)
+        # Cut the surplus off the first chunk without copying the window twice.
+        first, *rest = self._tail
+        return b"".join([memoryview(first)[excess:], *rest])
 
     def getvalue(self) -> bytes:
         """Everything kept, head then tail (without a marker)."""
@@ -60,7 +66,7 @@ class HeadTailBuffer:
         """The kept bytes decoded (bad UTF-8 replaced), with a marker where bytes were dropped."""
         if not self.truncated:
             return self.getvalue().decode("utf-8", errors="replace")
-        head = bytes(self.head).decode("utf-8", errors="replace")
+        head = self.head.decode("utf-8", errors="replace")
         tail = self.tail_bytes().decode("utf-8", errors="replace")
         return f"{head}\n…[{self.dropped} bytes omitted]…\n{tail}"
 
