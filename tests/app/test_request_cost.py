@@ -140,6 +140,19 @@ def test_a_submission_and_a_poll_cost_few_statements(synced, admin_user, broker)
 
 
 @pytest.mark.django_db
+def test_a_submission_reads_the_grants_once(synced, alice, broker):
+    client = token_client(alice)
+    client.post("/api/executions/", SUBMIT, format="json")
+    with CaptureQueriesContext(connection) as submitted:
+        response = client.post("/api/executions/", SUBMIT, format="json")
+    assert response.status_code == 202, response.content
+    grants = [q for q in submitted.captured_queries if "access_scriptgrant" in q["sql"]]
+    assert len(grants) == 1, grants
+    # token; grants; script; savepoint, execution, audit, release; queue position; workers
+    assert len(submitted.captured_queries) == 9, [q["sql"] for q in submitted.captured_queries]
+
+
+@pytest.mark.django_db
 def test_a_filter_on_a_single_execution_still_applies(synced, alice, broker):
     client = token_client(alice)
     pk = client.post("/api/executions/", SUBMIT, format="json").json()["id"]

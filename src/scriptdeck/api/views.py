@@ -110,12 +110,19 @@ def find_script(reference: str, user: object) -> Script:
     A script the user may not see is reported exactly like one that does not exist.
     """
     reference = str(reference).strip()
-    query = access.scripts_for(user).filter(is_active=True)
+    # Every grant of the user read once (none for staff) answers both questions, what they
+    # may see and whether they may run it: what scripts_for and level_for answer apart.
+    levels = access.Levels(user)
+    query = Script.objects.filter(is_active=True)
+    if not levels.staff and levels.everything < Level.VIEW:
+        seen = [pk for pk, level in levels.by_script.items() if level >= Level.VIEW]
+        query = query.filter(pk__in=seen)
     script = query.filter(pk=int(reference)).first() if is_id(reference) else None
     script = script or query.filter(name=reference).first()
     if script is None:
         raise ScriptNotFound(f"no active script with id or name {reference!r}")
-    require_run(user, script)
+    if levels.of(script) < Level.RUN:
+        raise PermissionDenied(f"you may see {script.name!r} but not run it")
     return script
 
 
