@@ -6,6 +6,7 @@ import codecs
 import logging
 import time
 from collections import deque
+from itertools import islice
 from typing import Any
 
 from django.utils import timezone
@@ -36,7 +37,7 @@ class _StreamStore:
     def __init__(self, limit: int) -> None:
         self.head_room = limit // 2
         self.tail_limit = limit - limit // 2
-        # [seq, bytes, event]: ``event`` is the chunk not written yet, None once written.
+        # [seq, bytes, (text, at)]: the chunk not written yet; None in its place once written.
         self.tail: deque[list[Any]] = deque()
         self.tail_bytes = 0
         self.unsent = 0  # how many chunks of the window are not written yet
@@ -49,27 +50,49 @@ class _StreamStore:
             return True
         return False
 
-    def hold(self, event: ExecutionEvent) -> list[int]:
-        """Hold a tail chunk; return the seqs of written chunks that fell out of the window."""
-        self.tail.append([event.seq, event.raw_bytes, event])
-        self.tail_bytes += event.raw_bytes
+    def hold(self, seq: int, text: str, size: int) -> list[int]:
+        """Hold a tail chunk; return the seqs of written chunks that fell out of the window.
+
+        A held chunk is a plain tuple: most of a fast producer's chunks leave the window
+        unwritten, and never cost a model instance.
+        """
+        self.tail.append([seq, size, (text, timezone.now())])
+        self.tail_bytes += size
         self.unsent += 1
         dropped = []
         while self.tail and self.tail_bytes - self.tail[0][1] >= self.tail_limit:
-            old_seq, old_size, old_event = self.tail.popleft()
+            old_seq, old_size, old_chunk = self.tail.popleft()
             self.tail_bytes -= old_size
-            if old_event is None:
+            if old_chunk is None:
                 dropped.append(old_seq)
             else:
                 self.unsent -= 1  # never written: nothing to delete
         return dropped
 
-    def unsent_events(self) -> list[ExecutionEvent]:
-        return [entry[2] for entry in self.tail if entry[2] is not None] if self.unsent else []
+    def _unsent_entries(self) -> list[list[Any]]:
+        # The chunks not written yet are always the newest ones: the end of the window.
+        entries = list(islice(reversed(self.tail), self.unsent))
+        entries.reverse()
+        return entries
+
+    def unsent_events(self, execution_id: int, kind: EventKind) -> list[ExecutionEvent]:
+        if not self.unsent:
+            return []
+        return [
+            ExecutionEvent(
+                execution_id=execution_id,
+                seq=seq,
+                kind=kind,
+                at=chunk[1],
+                text=chunk[0],
+                raw_bytes=size,
+            )
+            for seq, size, chunk in self._unsent_entries()
+        ]
 
     def mark_sent(self) -> None:
         if self.unsent:
-            for entry in self.tail:
+            for entry in self._unsent_entries():
                 entry[2] = None
             self.unsent = 0
 
@@ -185,20 +208,21 @@ class LiveSink(Sink):
         size += self.uncounted[kind]
         self.uncounted[kind] = 0
         self.seq += 1
-        event = ExecutionEvent(
-            execution_id=self.execution_id,
-            seq=self.seq,
-            kind=kind,
-            at=timezone.now(),
-            text=text,
-            raw_bytes=size,
-        )
         store = self.streams[kind]
         if store.take_head(size):
-            self.pending.append(event)
+            self.pending.append(
+                ExecutionEvent(
+                    execution_id=self.execution_id,
+                    seq=self.seq,
+                    kind=kind,
+                    at=timezone.now(),
+                    text=text,
+                    raw_bytes=size,
+                )
+            )
             self.pending_bytes += size
         else:
-            self.to_delete.update(store.hold(event))
+            self.to_delete.update(store.hold(self.seq, text, size))
 
     def _has_unsent(self) -> bool:
         return bool(self.pending) or any(store.unsent for store in self.streams.values())
@@ -207,8 +231,8 @@ class LiveSink(Sink):
         """Write the batch; a failed write is kept and tried again at the next flush."""
         self.last_flush = time.monotonic()
         batch = list(self.pending)
-        for store in self.streams.values():
-            batch.extend(store.unsent_events())
+        for kind, store in self.streams.items():
+            batch.extend(store.unsent_events(self.execution_id, kind))
         if not batch and not self.to_delete:
             return True
         try:
