@@ -20,7 +20,13 @@ from typing import Any
 
 from . import forkserver
 from .capture import HeadTailBuffer
-from .process_tree import RUN_MARKER_VARIABLE, ProcessTree, TreeSample, become_subreaper
+from .process_tree import (
+    RUN_MARKER_VARIABLE,
+    ProcEntry,
+    ProcessTree,
+    TreeSample,
+    become_subreaper,
+)
 from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
 from .spec import RunSpec
 
@@ -328,7 +334,7 @@ class _Run:
                 time.sleep(0.01)
         left = self.tree.end_all(self.spec.cleanup_grace, already_terminated=self.soft_fired)
         self.leftovers += left
-        _reap_stray_zombies()
+        _reap_stray_zombies(self.tree.table)
         return left
 
     # -- the outcome ------------------------------------------------------------------
@@ -511,23 +517,25 @@ def _is_text_result(result: Any) -> bool:
     return isinstance(result, dict) and result.get("type") == "text" and "content" in result
 
 
-def _reap_stray_zombies() -> None:
-    """Reap orphaned descendants that re-parented to us (we are a subreaper) and exited."""
-    import psutil
+def _reap_stray_zombies(table: dict[int, ProcEntry]) -> None:
+    """Reap orphaned descendants that re-parented to us (we are a subreaper) and exited.
 
-    try:
-        children = psutil.Process(os.getpid()).children()
-    except psutil.Error:
-        return
-    servers = forkserver.server_pids()  # reaped by their own Popen, which reports how they died
-    for child in children:
+    ``table`` is the process table the run's last scan read: no second pass over /proc. A
+    zombie that appeared since is reaped after the next run.
+    """
+    me = os.getpid()
+    servers: set[int] | None = None
+    for pid, entry in table.items():
+        if entry.ppid != me or entry.state != "Z":
+            continue
+        if servers is None:  # reaped by their own Popen, which reports how they died
+            servers = forkserver.server_pids()
         with _active_lock:
-            if child.pid in _active_roots or child.pid in servers:
+            if pid in _active_roots or pid in servers:
                 continue
         try:
-            if child.status() == psutil.STATUS_ZOMBIE:
-                os.waitpid(child.pid, os.WNOHANG)
-        except (psutil.Error, ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
             continue
 
 

@@ -6,6 +6,7 @@ import ctypes
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import psutil
 
@@ -36,18 +37,69 @@ def become_subreaper() -> bool:
     return _subreaper_set
 
 
+class ProcEntry(NamedTuple):
+    """What one line of ``/proc/PID/stat`` says about a process that the scans need."""
+
+    ppid: int
+    state: str
+    start: int  # start time in clock ticks since boot: with the pid, names one process
+
+
+def read_stat(pid: int) -> ProcEntry | None:
+    """Parent, state and start time of ``pid`` from ``/proc/PID/stat``; None if it is gone."""
+    try:
+        fd = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 1024)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    # The command name (field 2) may hold spaces and parentheses: fields start after the last ')'.
+    fields = data[data.rfind(b")") + 2 :].split(b" ", 20)
+    try:
+        return ProcEntry(int(fields[1]), fields[0].decode(), int(fields[19]))
+    except (IndexError, ValueError):
+        return None
+
+
+def proc_table() -> dict[int, ProcEntry]:
+    """{pid: (parent pid, state, start ticks)} for every process, one pass over /proc.
+
+    A third of the CPU of psutil's ``_ppid_map`` (raw ``os.read``, no file objects), which
+    matters because a worker scans once a run whatever the number of processes on the machine.
+    """
+    table: dict[int, ProcEntry] = {}
+    if not _HAVE_PROC:
+        for proc in psutil.process_iter(["ppid", "status", "create_time"]):
+            info = proc.info
+            status = "Z" if info["status"] == psutil.STATUS_ZOMBIE else "R"
+            table[proc.pid] = ProcEntry(info["ppid"] or 0, status, int(info["create_time"] * 100))
+        return table
+    with os.scandir("/proc") as entries:
+        for entry in entries:
+            name = entry.name
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            stat = read_stat(pid)
+            if stat is not None:
+                table[pid] = stat
+    return table
+
+
 def _ppid_map() -> dict[int, int]:
     """{pid: parent pid} for every process, read once."""
-    ppid_map = getattr(psutil, "_ppid_map", None)
-    if ppid_map is not None:
-        try:
-            return dict(ppid_map())
-        except Exception:  # a private helper: fall back to the public, slower way
-            pass
-    parents = {}
-    for proc in psutil.process_iter(["ppid"]):
-        parents[proc.pid] = proc.info["ppid"] or 0
-    return parents
+    return {pid: entry.ppid for pid, entry in proc_table().items()}
+
+
+_HAVE_PROC = os.path.exists("/proc/self/stat")
+
+# The marker each child of ours carries, by (pid, start ticks): a child of this process that
+# is not a run (a fork or exec server, another thread's launcher) is read once, not at every scan.
+_marker_of: dict[tuple[int, int], str | None] = {}
 
 
 @dataclass
@@ -66,33 +118,34 @@ class ProcessTree:
     root_pid: int
     marker: str
     known: dict[tuple[int, float], psutil.Process] = field(default_factory=dict)
+    # Start ticks of each known pid, to tell it from a later process given the same pid.
+    starts: dict[int, int] = field(default_factory=dict)
+    # The process table the last scan read (engine: reaping stray zombies without a new pass).
+    table: dict[int, ProcEntry] = field(default_factory=dict)
+    root_start: int | None = None
 
-    def _remember(self, proc: psutil.Process) -> None:
+    def _remember(self, proc: psutil.Process, start: int) -> None:
         try:
             self.known.setdefault((proc.pid, proc.create_time()), proc)
+            self.starts[proc.pid] = start
         except psutil.Error:
             pass
 
     def scan(self) -> list[psutil.Process]:
         """Refresh the set of live processes of this run and return them.
 
-        One pass over the process table: each sample costs about a millisecond.
+        One pass over the process table (``/proc/*/stat``, read raw).
         """
-        parents = _ppid_map()
+        self.table = parents = proc_table()
         children_of: dict[int, list[int]] = {}
-        for pid, parent in parents.items():
-            children_of.setdefault(parent, []).append(pid)
+        for pid, entry in parents.items():
+            children_of.setdefault(entry.ppid, []).append(pid)
         me = os.getpid()
-        known_pids = {pid for pid, _ in self.known}
-        frontier = [self.root_pid, *known_pids]
+        frontier = [self.root_pid, *self.starts]
         # Orphans re-parented to us (we are a subreaper) that carry this run's marker.
         for pid in children_of.get(me, []):
-            if pid != self.root_pid and pid not in known_pids:
-                try:
-                    proc = psutil.Process(pid)
-                except psutil.Error:
-                    continue
-                if self._carries_marker(proc):
+            if pid != self.root_pid and pid not in self.starts:
+                if self._child_carries_marker(pid, parents[pid]):
                     frontier.append(pid)
         seen: set[int] = set()
         while frontier:
@@ -100,24 +153,54 @@ class ProcessTree:
             if pid in seen or pid not in parents:
                 continue
             seen.add(pid)
-            if pid not in known_pids:
+            start = self.starts.get(pid, self.root_start if pid == self.root_pid else None)
+            if start is not None and start != parents[pid].start:
+                continue  # the pid now names another process
+            if pid == self.root_pid:
+                self.root_start = parents[pid].start
+            if pid not in self.starts:
                 try:
-                    self._remember(psutil.Process(pid))
+                    self._remember(psutil.Process(pid), parents[pid].start)
                 except psutil.Error:
                     continue
             frontier.extend(children_of.get(pid, []))
-        return self.alive()
+        self._sweep_marker_cache(parents)
+        return self.alive(parents)
 
-    def alive(self) -> list[psutil.Process]:
+    def _child_carries_marker(self, pid: int, entry: ProcEntry) -> bool:
+        if entry.state == "Z":  # no environment left to read; reaped by the engine
+            return False
+        key = (pid, entry.start)
+        if key not in _marker_of:
+            try:
+                _marker_of[key] = psutil.Process(pid).environ().get(RUN_MARKER_VARIABLE)
+            except psutil.Error:
+                return False
+        return _marker_of[key] == self.marker
+
+    @staticmethod
+    def _sweep_marker_cache(table: dict[int, ProcEntry]) -> None:
+        for key in [k for k in _marker_of if k[0] not in table or table[k[0]].start != k[1]]:
+            _marker_of.pop(key, None)
+
+    def alive(self, table: dict[int, ProcEntry] | None = None) -> list[psutil.Process]:
+        """The known processes still running (not zombies), as ``table`` or /proc says now."""
         live = []
         for key, proc in list(self.known.items()):
-            try:
-                if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                    live.append(proc)
-                    continue
-            except psutil.Error:
-                pass
+            pid = proc.pid
+            entry = table.get(pid) if table is not None else read_stat(pid)
+            if entry is None and not _HAVE_PROC:
+                try:
+                    if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                        live.append(proc)
+                        continue
+                except psutil.Error:
+                    pass
+            elif entry is not None and entry.state != "Z" and entry.start == self.starts.get(pid):
+                live.append(proc)
+                continue
             self.known.pop(key, None)
+            self.starts.pop(pid, None)
         return live
 
     def sample(self) -> TreeSample:
@@ -162,7 +245,9 @@ class ProcessTree:
             if proc.pid == os.getpid():
                 continue
             if self._carries_marker(proc):
-                self._remember(proc)
+                entry = read_stat(proc.pid)
+                if entry is not None:
+                    self._remember(proc, entry.start)
 
     def signal_all(self, sig: int, include_root: bool = True) -> None:
         """Send ``sig`` to the root's process group and to every known live process."""
@@ -185,13 +270,14 @@ class ProcessTree:
         Returns how many processes had to be ended. Our own children among them are
         reaped so none is left a zombie.
         """
-        self.scan()
+        live = self.scan()
         if not _subreaper_set:
             # Orphans went to init, not to us: only the marker finds them. As a subreaper
             # (Linux) every orphan of the run is re-parented to us and scan() saw it, so the
             # pass over every process on the machine (~6 ms a run) is not needed.
             self.find_marked()
-        live = [p for p in self.alive() if p.pid != self.root_pid]
+            live = self.alive()
+        live = [p for p in live if p.pid != self.root_pid]
         count = len(live)
         if not live:
             return 0
