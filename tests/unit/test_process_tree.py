@@ -120,7 +120,9 @@ def test_an_orphan_of_ours_is_adopted_only_with_the_runs_marker():
         assert {p.pid for p in tree.scan()} == {orphan}  # the stranger's marker was cached
         assert (stranger, proc_table()[stranger].start) in process_tree._marker_of
         assert tree.end_all(grace=1) == 1
-        assert read_stat(orphan) is None
+        assert read_stat(orphan) is None  # ended and reaped
+        stranger_entry = read_stat(stranger)
+        assert stranger_entry is not None and stranger_entry.state != "Z"  # another run's
     finally:
         for pid in (orphan, stranger):
             try:
