@@ -1,4 +1,5 @@
-"""A worker's claim of a run and its end: one claim per run, whatever the timing.
+"""A worker's claim of a run and its end: one claim per run, whatever the timing; what
+the end stores.
 
 Run on SQLite and again on PostgreSQL (``make test-postgres``), where the claim is one
 conditional UPDATE that a concurrent second delivery must wait for and then lose.
@@ -75,3 +76,11 @@ def test_the_result_record_holds_what_the_row_stores(synced, alice, broker):
     assert record.page_context == "ctx"
     assert record.script_name == row.script_name
     assert json.loads(record.scandevresult_content) == row.result
+
+
+def test_a_plain_result_is_stored_as_it_is_and_nul_characters_are_replaced():
+    big = {"type": "text", "content": "x" * 1_000_000, "items": [1, 2.5, None, True]}
+    assert services._jsonable(big) is big  # no copy of a big text result
+    odd = {"a\x00": ["b\x00", (1, 2)], "when": Status.SUCCESS}
+    assert services._jsonable(odd) == {"a\ufffd": ["b\ufffd", [1, 2]], "when": "SUCCESS"}
+    assert services._jsonable({1: "one"}) == {"1": "one"}

@@ -537,7 +537,7 @@ def test_head_tail_buffer_keeps_both_ends():
     assert buffer.getvalue() == b"01234bcdef"
     assert buffer.dropped == 6
     assert buffer.total == 16
-    assert buffer.text() == "01234\n…[6 bytes omitted]…\nbcdef"
+    assert buffer.text() == "01234\n...[6 bytes omitted]...\nbcdef"
 
 
 def test_head_tail_buffer_below_the_limit_keeps_everything():
