@@ -46,8 +46,12 @@ def authenticate(key: str) -> ApiToken | None:
     """The usable token with this key, or None (unknown, revoked, expired, user inactive)."""
     if not key or len(key) > 200:
         return None
-    token = ApiToken.objects.select_related("user").filter(digest=digest_of(key)).first()
-    if token is None or not token.is_usable or not token.user.is_active:
+    # The digest is unique: no ORDER BY (which .first() would add from the model's ordering).
+    try:
+        token = ApiToken.objects.select_related("user").get(digest=digest_of(key))
+    except ApiToken.DoesNotExist:
+        return None
+    if not token.is_usable or not token.user.is_active:
         return None
     now = timezone.now()
     last = token.last_used_at
