@@ -133,3 +133,18 @@ def test_a_secret_split_across_two_reads_past_the_head_is_masked(running, store)
     assert secret not in text
     assert "token=••••" in text
     assert text.endswith(" done\n")
+
+
+def test_a_one_mebibyte_read_is_stored_in_small_pieces_that_add_up(running):
+    sink = live.LiveSink(running.pk, 64 * 1024 * 1024)
+    data = ("ab€\n" * (1024 * 1024 // 6)).encode()  # multi-byte characters, ~1 MiB
+    sink.on_output("stdout", data)
+    sink.close()
+    stored = list(
+        ExecutionEvent.objects.filter(execution=running, kind=EventKind.STDOUT).order_by("seq")
+    )
+    assert len(stored) > 1
+    assert all(0 < len(e.text) <= live.STORE_PIECE for e in stored)
+    assert "".join(e.text for e in stored) == data.decode()
+    assert sum(e.raw_bytes for e in stored) == len(data)
+    assert [e.raw_bytes for e in stored[:-1]] == [len(e.text.encode()) for e in stored[:-1]]

@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 FLUSH_INTERVAL = 0.5
 FLUSH_BYTES = 1024 * 1024
 CANCEL_CHECK_INTERVAL = 0.5
+# The runner reads up to 1 MiB at a time; output is stored in pieces of at most this many
+# characters, so the head and tail windows overshoot their limit by one small piece at most.
+STORE_PIECE = 64 * 1024
 
 
 class _StreamStore:
@@ -142,7 +145,19 @@ class LiveSink(Sink):
         text = self.streams[kind].decoder.decode(data)
         if self.maskers:
             text = self.maskers[kind].feed(text)
-        self._add_output(kind, text, len(data))
+        if len(text) <= STORE_PIECE:
+            self._add_output(kind, text, len(data))
+        else:
+            # Each piece counts its own UTF-8 bytes; the last one the rest, so the total is
+            # what was read (replaced bytes and masked values make the two differ).
+            left = len(data)
+            starts = range(0, len(text), STORE_PIECE)
+            for start in starts[:-1]:
+                piece = text[start : start + STORE_PIECE]
+                size = min(left, len(piece.encode("utf-8", errors="replace")))
+                self._add_output(kind, piece, size)
+                left -= size
+            self._add_output(kind, text[starts[-1] :], left)
         if self.pending_bytes >= FLUSH_BYTES:
             self.flush()
 

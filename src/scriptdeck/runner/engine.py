@@ -6,6 +6,7 @@ gets an :class:`Outcome` back.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import selectors
 import signal
@@ -30,7 +31,10 @@ from .process_tree import (
 from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
 from .spec import RunSpec
 
-READ_SIZE = 64 * 1024
+# Reads of up to 1 MiB from pipes enlarged to 1 MiB (Linux's default pipe-max-size): a
+# script writing fast costs 16 times fewer reads, loop turns and output chunks.
+READ_SIZE = 1024 * 1024
+PIPE_SIZE = 1024 * 1024
 LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 TICK = 0.2
 FIRST_SAMPLE = 0.05
@@ -105,6 +109,17 @@ class Outcome:
     def peak_rss_bytes(self) -> int:
         """Peak memory of the script: the larger of wait4's figure and the sampled tree sum."""
         return max(self.maxrss_bytes, self.tree_peak_rss_bytes)
+
+
+def _enlarge_pipe(fd: int) -> None:
+    """Give the pipe PIPE_SIZE bytes of buffer where the system allows it (Linux)."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is None:
+        return
+    try:
+        fcntl.fcntl(fd, set_size, PIPE_SIZE)
+    except OSError:  # above /proc/sys/fs/pipe-max-size, or the user's pipe quota: keep 64 KiB
+        pass
 
 
 def _signal_name(number: int) -> str:
@@ -231,6 +246,7 @@ class _Run:
         selector = selectors.DefaultSelector()
         for stream, name in ((self.proc.stdout, "stdout"), (self.proc.stderr, "stderr")):
             os.set_blocking(stream.fileno(), False)
+            _enlarge_pipe(stream.fileno())
             selector.register(stream, selectors.EVENT_READ, name)
         start = time.monotonic()
         # The first sample after FIRST_SAMPLE, not at once: a process that has just started
