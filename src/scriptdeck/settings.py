@@ -292,6 +292,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # A broker blip must not kill running scripts: a redelivered message finds its row
 # already claimed (conditional start), so nothing runs twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's Django fixup closes the database connections around every task unless this is
+# set; then it only recycles them every this many tasks, and executions/lifecycle.py gives
+# each task Django's own connection handling (CONN_MAX_AGE, health checks).
+CELERY_DB_REUSE_MAX = env_int("SCRIPTDECK_DB_REUSE_TASKS", 1000)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False

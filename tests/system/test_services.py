@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from .harness import RABBITMQ_URL, ProcessStack, RedisBroker, start_serve, tail, write_scripts
@@ -204,6 +205,49 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     assert (
         rows["exit_code"]["success_rate"] == 0.0 and rows["exit_code"]["last_status"] == "FAILURE"
     )
+
+
+def postgres_connections(process: psutil.Process) -> list[tuple[str, int]]:
+    return sorted(
+        tuple(c.laddr)
+        for c in process.net_connections(kind="tcp")
+        if c.raddr and c.raddr.port == 5432 and c.status == psutil.CONN_ESTABLISHED
+    )
+
+
+def test_a_worker_process_keeps_its_database_connection_from_run_to_run(
+    stack: ProcessStack,
+    postgres_url: str,
+    redis_broker: RedisBroker,
+    scripts_dir: Path,
+    queue: str,
+):
+    redis_broker.owns(queue, "sys-reuse@test")
+    env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_broker.url(7)}
+    server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
+    api = server.api
+    for name in ("ok_sdk", "exit_code"):
+        api.set_script(name, queue=queue)
+    worker = stack.spawn(
+        "worker",
+        ["worker", "--queues", queue, "--concurrency", "1", "--hostname", "sys-reuse@test"],
+        server.env,
+    )
+    api.wait_ready(worker="sys-reuse@test", alive=worker.alive)
+    (pool,) = psutil.Process(worker.pid).children()
+
+    held = []
+    for name in ("ok_sdk", "exit_code", "ok_sdk", "ok_sdk"):
+        done = api.wait(api.submit(name)["id"], timeout=60)
+        assert done["status"] in ("SUCCESS", "FAILURE") and done["failure_reason"] in (
+            "",
+            "exit_code",
+        ), done
+        held.append(postgres_connections(pool))
+    # One connection, opened for the first run and used by every later one (Celery's own
+    # Django fixup would close it after each task).
+    assert len(held[0]) == 1, held
+    assert held == [held[0]] * 4, held
 
 
 def test_postgres_and_rabbitmq_run_native_and_compat_submissions(

@@ -8,7 +8,13 @@ import signal
 import threading
 from typing import Any
 
-from celery.signals import worker_ready, worker_shutdown, worker_shutting_down
+from celery.signals import (
+    task_postrun,
+    task_prerun,
+    worker_ready,
+    worker_shutdown,
+    worker_shutting_down,
+)
 
 log = logging.getLogger(__name__)
 REGISTRY_INTERVAL = 10.0
@@ -27,6 +33,30 @@ def _beat(hostname: str, queues: list[str], concurrency: int) -> None:
             log.warning("could not record worker %s as alive", hostname, exc_info=True)
         if _stop.wait(REGISTRY_INTERVAL):
             return
+
+
+@task_prerun.connect
+def _before_task(**_: Any) -> None:
+    # Celery's Django fixup closes every connection around every task unless
+    # CELERY_DB_REUSE_MAX is set (settings.py sets it): a new PostgreSQL connection per
+    # run, a backend forked for it and torn down after. Here a task gets what a Django
+    # request gets instead: the connection is kept for CONN_MAX_AGE, closed if it broke,
+    # and health-checked (CONN_HEALTH_CHECKS) at its first use in the task.
+    from django.db import close_old_connections
+
+    close_old_connections()
+
+
+@task_postrun.connect
+def _after_task(state: str | None = None, **_: Any) -> None:
+    from django.db import close_old_connections, connections
+
+    if state == "SUCCESS":
+        close_old_connections()
+    else:
+        # A task that raised may have been interrupted inside a query (a time limit's
+        # signal): such a connection can look usable and is not. Never keep it.
+        connections.close_all()
 
 
 @worker_ready.connect
