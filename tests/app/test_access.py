@@ -791,6 +791,10 @@ def test_the_audit_log_is_for_staff_and_filterable(people, private, broker):
     nobody = staff.get("/api/audit/", {"actor": "nobody"}).json()
     assert nobody["count"] == 0
     assert staff.get("/api/audit/", {"action": "not.an.action"}).status_code == 400
+    by_address = staff.get("/api/audit/", {"ip": "127.0.0.1"}).json()
+    assert by_address["count"] == AuditEvent.objects.filter(ip="127.0.0.1").count()
+    not_an_address = staff.get("/api/audit/", {"ip": "W\\x18 nowhere"})
+    assert not_an_address.status_code == 400 and "ip" in not_an_address.json()
     one = staff.get(f"/api/audit/{runs[0]['id']}/")
     assert one.status_code == 200 and one.json()["action"] == "execution.run"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib.auth import authenticate, login, logout
 from django.db.models import QuerySet
 from django.middleware.csrf import get_token
@@ -213,7 +214,12 @@ class AuditEventSerializer(serializers.ModelSerializer):
         ]
 
 
+class AddressFilter(filters.CharFilter):
+    field_class = forms.GenericIPAddressField  # not an address: a 400 naming ``ip``
+
+
 class AuditFilter(filters.FilterSet):
+    ip = AddressFilter(help_text="The client's IP address.")
     action = filters.MultipleChoiceFilter(choices=[(a, a) for a in audit.Action.ALL])
     actor = filters.CharFilter(field_name="actor_name")
     since = filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
