@@ -39,9 +39,7 @@ class Handler(ASGIHandler):
             return await super().get_response_async(request)
         # The request's own thread (ThreadSensitiveContext): where request_started opened
         # its connection and request_finished will return it.
-        return await sync_to_async(self.sync_handler.get_response, thread_sensitive=True)(
-            request
-        )
+        return await sync_to_async(self.sync_handler.get_response, thread_sensitive=True)(request)
 
     @staticmethod
     def serves_async_view(request: HttpRequest) -> bool:
