@@ -17,6 +17,8 @@ from scriptdeck.runner.process_tree import (
     RUN_MARKER_VARIABLE,
     ProcessTree,
     become_subreaper,
+    nothing_else_left,
+    own_children,
     proc_table,
     read_stat,
 )
@@ -130,3 +132,48 @@ def test_an_orphan_of_ours_is_adopted_only_with_the_runs_marker():
                 os.waitpid(pid, 0)
             except (ProcessLookupError, ChildProcessError):
                 pass
+
+
+def test_own_children_are_read_without_a_pass_over_proc(live_tree):
+    children = own_children()
+    assert children is not None
+    assert live_tree.pid in children  # our child, not its child
+    assert psutil.Process(live_tree.pid).children()[0].pid not in children
+    assert children == {p.pid for p in psutil.Process().children()}
+
+
+def test_a_child_of_ours_even_a_zombie_means_something_may_be_left():
+    assert become_subreaper()
+    others = own_children()
+    assert others is not None
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        assert not nothing_else_left(others)
+        deadline = time.monotonic() + 10
+        while read_stat(proc.pid).state != "Z" and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not nothing_else_left(others)  # exited, not reaped: still a child
+        assert nothing_else_left(others | {proc.pid})  # unless it is expected
+    finally:
+        proc.wait()
+    assert nothing_else_left(others)
+
+
+def test_an_orphan_in_a_session_of_its_own_is_a_child_of_the_subreaper():
+    assert become_subreaper()
+    before = own_children()
+    assert before is not None
+    code = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'],\n"
+        "    start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "print(p.pid, flush=True)\n"
+    )
+    orphan = int(subprocess.run([sys.executable, "-c", code], capture_output=True).stdout)
+    try:
+        assert not nothing_else_left(before)
+        assert orphan in (own_children() or set())
+    finally:
+        os.kill(orphan, 9)
+        os.waitpid(orphan, 0)
+    assert nothing_else_left(before)

@@ -25,6 +25,7 @@ from scriptdeck.runner import (
     UnsupportedScript,
     build_environment,
     command_for,
+    process_tree,
 )
 from scriptdeck.runner import run as run_cold_or_warm
 from scriptdeck.runner.capture import HeadTailBuffer
@@ -401,6 +402,25 @@ def test_processes_left_behind_after_a_normal_exit_are_ended(tmp_path):
     orphan = _wait_for_pid_file(tmp_path / "orphan.pid")
     assert _gone(orphan)
     assert outcome.leftover_processes >= 1
+
+
+def test_a_run_that_leaves_nothing_is_cleaned_up_without_reading_every_process(
+    tmp_path, monkeypatch
+):
+    scans = []
+    real_table = process_tree.proc_table
+
+    def counted() -> dict:
+        scans.append(1)
+        return real_table()
+
+    monkeypatch.setattr(process_tree, "proc_table", counted)
+    outcome = run_script(tmp_path, "print('{\"ok\": true}')")
+    assert outcome.succeeded and outcome.leftover_processes == 0
+    assert scans == []
+    # What a run leaves behind is still found, by the pass over every process.
+    test_processes_left_behind_after_a_normal_exit_are_ended(tmp_path)
+    assert scans
 
 
 class CancelAfterFirstLine(Sink):

@@ -96,6 +96,55 @@ def _ppid_map() -> dict[int, int]:
 
 
 _HAVE_PROC = os.path.exists("/proc/self/stat")
+_HAVE_CHILDREN = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
+
+
+def own_children() -> set[int] | None:
+    """The pids of this process's children (every thread's), or None where Linux does not say.
+
+    Read from ``/proc/self/task/*/children``: a few small files, whatever the number of
+    processes on the machine.
+    """
+    if not _HAVE_CHILDREN:
+        return None
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    children: set[int] = set()
+    for task in tasks:
+        try:
+            fd = os.open(f"/proc/self/task/{task}/children", os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # the thread has ended
+        except OSError:
+            return None
+        try:
+            data = b""
+            while chunk := os.read(fd, 65536):
+                data += chunk
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        children.update(int(pid) for pid in data.split())
+    return children
+
+
+def nothing_else_left(expected: set[int]) -> bool:
+    """Whether no process but ``expected`` descends from this one: told without a pass over
+    /proc, or False when that cannot be told so.
+
+    As a subreaper, every orphan below us re-parents to us: once a run's launcher is reaped,
+    whatever the run left running is in the subtree of a child of ours. No child but the
+    expected ones (fork servers, other threads' launchers) means the run left nothing, not
+    even a zombie.
+    """
+    if not _subreaper_set:
+        return False
+    children = own_children()
+    return children is not None and children <= expected
+
 
 # The marker each child of ours carries, by (pid, start ticks): a child of this process that
 # is not a run (a fork or exec server, another thread's launcher) is read once, not at every scan.
