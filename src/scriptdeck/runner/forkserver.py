@@ -62,7 +62,14 @@ _MAX_MESSAGE = 64 * 1024 * 1024
 _STARTUP_PREFIXES = ("PYTHON", "LC_")
 _STARTUP_NAMES = ("LANG", "HOME")
 # What every server imports ahead, besides a script's own preload list.
-_ALWAYS_PRELOAD = ("runpy", "traceback", "inspect", "scriptdeck.sdk", "celery_app.script_base")
+_ALWAYS_PRELOAD = (
+    "runpy",
+    "pkgutil",  # runpy.run_path imports it at each call: once here, not in every run
+    "traceback",
+    "inspect",
+    "scriptdeck.sdk",
+    "celery_app.script_base",
+)
 _RLIMITS = (
     "RLIMIT_AS",
     "RLIMIT_CORE",
