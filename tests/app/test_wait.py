@@ -86,3 +86,17 @@ def test_outsiders_get_the_same_404_as_for_a_missing_run(synced, alice, bob, bro
     missing = get_async("/api/executions/999999/wait/?timeout=0", bob)
     assert hidden.status_code == missing.status_code == 404
     assert hidden.json() == missing.json()
+
+
+def test_a_runs_changes_are_announced_and_only_its_end_as_the_end(
+    synced, alice, broker, monkeypatch
+):
+    from scriptdeck.executions import changes as announcements
+
+    said: list[tuple[int, bool]] = []
+    monkeypatch.setattr(announcements, "announce", lambda pk, ended=False: said.append((pk, ended)))
+    execution = services.submit(script=Script.objects.get(name="scan_dev_update"), user=alice)
+    execute(execution.pk)
+    assert said[0] == (execution.pk, False)  # started
+    assert said[-1] == (execution.pk, True)  # ended
+    assert [ended for _, ended in said].count(True) == 1

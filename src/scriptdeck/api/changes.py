@@ -5,7 +5,9 @@ batch of output, a cancel request, the end) with a PostgreSQL ``NOTIFY`` deliver
 commit. This module keeps one connection per event loop listening on that channel and
 wakes whoever watches that execution: the SSE feed (one per execution and web process)
 and the requests waiting for a run to end (``/wait/``, webhooks' ``?wait=``). They then
-read the database as before, so a notification never carries data, only "read again now".
+read the database as before, so a notification never carries data, only "read again now"
+and, for the end of a run, a hint that it ended: a waiter for the end sleeps through the
+other changes (see :meth:`Watch.wait_end`).
 
 Watchers still poll, as a safety net: every :data:`SAFETY_POLL` seconds while the listener
 is connected, at their own short interval when it is not (SQLite, a listener reconnecting
@@ -24,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from scriptdeck.executions.changes import CHANNEL
+from scriptdeck.executions.changes import CHANNEL, ENDED
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,9 @@ class Watch:
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.event = asyncio.Event()
+        # Since the last clear(): the end was announced, or what was announced is unknown
+        # (the listener reconnected, or lost its connection).
+        self.maybe_ended = False
 
     @property
     def live(self) -> bool:
@@ -67,6 +72,7 @@ class Watch:
 
     def clear(self) -> None:
         self.event.clear()
+        self.maybe_ended = False
 
     async def wait(self, poll: float) -> bool:
         """Until the execution is announced as changed (True) or the poll is due (False)."""
@@ -76,6 +82,24 @@ class Watch:
         except TimeoutError:
             return False
         return True
+
+    async def wait_end(self, poll: float) -> bool:
+        """Until the execution may have ended (True) or the poll is due (False).
+
+        Like :meth:`wait`, but the other changes (its start, a batch of output) wake no one:
+        a waiter for the end reads the row only when the end was announced, when the
+        listener cannot say (not connected, reconnected), or at the poll.
+        """
+        loop = asyncio.get_running_loop()
+        until = loop.time() + (max(poll, SAFETY_POLL) if self.live else poll)
+        while True:
+            try:
+                await asyncio.wait_for(self.event.wait(), max(0.0, until - loop.time()))
+            except TimeoutError:
+                return False
+            if self.maybe_ended or not self.live:
+                return True
+            self.event.clear()
 
 
 class Listener:
@@ -105,16 +129,20 @@ class Listener:
                     del self.watchers[pk]
 
     def wake(self, payload: str) -> None:
+        pk_text, _, kind = payload.partition(" ")
         try:
-            pk = int(payload)
+            pk = int(pk_text)
         except ValueError:
             return
+        ended = kind == ENDED
         for watch in self.watchers.get(pk, ()):
+            watch.maybe_ended = watch.maybe_ended or ended
             watch.event.set()
 
     def wake_all(self) -> None:
         for found in self.watchers.values():
             for watch in found:
+                watch.maybe_ended = True
                 watch.event.set()
 
     def idle(self) -> bool:

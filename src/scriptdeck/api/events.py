@@ -130,9 +130,21 @@ def _sample(seq: int, data: list[Any]) -> dict[str, Any]:
     }
 
 
+def read_record_json(pk: int) -> tuple[str, str] | None:
+    """The execution's status, and the execution as ``GET /api/executions/{id}/`` shows it
+    as JSON text; None if it is gone."""
+    execution = TaskExecution.objects.select_related("user", "cancelled_by").filter(pk=pk).first()
+    if execution is None:
+        return None
+    data = ExecutionSerializer(execution).data
+    return execution.status, json.dumps(data, default=str, ensure_ascii=False)
+
+
 def read_record(pk: int) -> dict[str, Any]:
-    execution = TaskExecution.objects.select_related("user", "cancelled_by").get(pk=pk)
-    return json.loads(json.dumps(ExecutionSerializer(execution).data, default=str))
+    found = read_record_json(pk)
+    if found is None:
+        raise TaskExecution.DoesNotExist(pk)
+    return json.loads(found[1])
 
 
 # --- the shared poller -------------------------------------------------------------------
@@ -347,17 +359,28 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
         return JsonResponse({"detail": detail}, status=code)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
+    record: tuple[str, str] | None = None
     with changes.watch(pk) as watch:
-        while True:
-            watch.clear()
-            status = await _db(read_status)(pk)
-            if status is None:
-                return JsonResponse({"detail": "Not found."}, status=404)
+        row = await _db(read_status)(pk)
+        status = row["status"] if row is not None else None
+        while status is not None and status not in TERMINAL_STATUSES:
             left = deadline - loop.time()
-            if status["status"] in TERMINAL_STATUSES or left <= 0:
+            if left <= 0:
                 break
             try:
-                await asyncio.wait_for(watch.wait(POLL_INTERVAL), left)
+                woken = await asyncio.wait_for(watch.wait_end(POLL_INTERVAL), left)
             except TimeoutError:
-                pass
-    return JsonResponse(await _db(read_record)(pk), json_dumps_params={"ensure_ascii": False})
+                break
+            hinted = woken and watch.maybe_ended
+            watch.clear()  # announced from here on: read again
+            if hinted:  # the end, most likely: the record at once, not its status first
+                record = await _db(read_record_json)(pk)
+                status = record[0] if record is not None else None
+            else:
+                row, record = await _db(read_status)(pk), None
+                status = row["status"] if row is not None else None
+        if status is not None and record is None:
+            record = await _db(read_record_json)(pk)
+    if record is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return HttpResponse(record[1], content_type="application/json")

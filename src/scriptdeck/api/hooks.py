@@ -156,9 +156,9 @@ async def wait_for_end(pk: int, seconds: float) -> dict[str, Any] | None:
 
 
 async def _wait(watch: changes.Watch, poll: float, left: float) -> None:
-    """Until the execution is announced as changed, its next poll, or the deadline."""
+    """Until the execution's end is announced, its next poll, or the deadline."""
     try:
-        await asyncio.wait_for(watch.wait(poll), left)
+        await asyncio.wait_for(watch.wait_end(poll), left)
     except TimeoutError:
         pass
 

@@ -15,9 +15,18 @@ from django.db import connection
 CHANNEL = "scriptdeck_execution"
 
 
-def announce(execution_id: int) -> None:
-    """Say that execution ``execution_id`` changed (at commit of the current transaction)."""
+ENDED = "end"
+
+
+def announce(execution_id: int, ended: bool = False) -> None:
+    """Say that execution ``execution_id`` changed (at commit of the current transaction).
+
+    The payload is the id, followed by `` end`` when the change ends the run: a hint that
+    lets a listener waiting for the end ignore the other changes (a start, a batch of
+    output) without reading the row.
+    """
     if connection.vendor != "postgresql":
         return
+    payload = f"{execution_id} {ENDED}" if ended else str(execution_id)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(execution_id)])
+        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])

@@ -331,7 +331,7 @@ def _after_end(execution_id: int, execution: TaskExecution | None = None) -> Non
 
     ``execution``, when the caller holds the row (its script loaded), saves reading it again.
     """
-    changes.announce(execution_id)
+    changes.announce(execution_id, ended=True)
     if execution is not None:
         execution_ended.send(
             sender=TaskExecution,
