@@ -379,8 +379,8 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
             else:
                 row, record = await _db(read_status)(pk), None
                 status = row["status"] if row is not None else None
-        if status is not None and record is None:
-            record = await _db(read_record_json)(pk)
+    if status is not None and record is None:
+        record = await _db(read_record_json)(pk)
     if record is None:
         return JsonResponse({"detail": "Not found."}, status=404)
     return HttpResponse(record[1], content_type="application/json")
