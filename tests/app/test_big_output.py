@@ -24,11 +24,11 @@ class Recording:
         self.failing = False
         self.store = services.store_events
 
-    def __call__(self, execution_id, events, stale):
+    def __call__(self, execution_id, events, stale, pid=None):
         self.calls += 1
         if self.failing:
             raise OperationalError("server closed the connection unexpectedly")
-        self.store(execution_id, events, stale)
+        self.store(execution_id, events, stale, pid)
         self.written += sum(e.raw_bytes for e in events)
         self.deleted += len(stale)
 

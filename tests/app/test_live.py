@@ -315,3 +315,39 @@ def test_messages_of_a_limited_script_start_its_runs_in_submission_order(synced,
     assert services.start(second.pk, "w1", 1).pk == first.pk
     assert services.start(first.pk, "w2", 2).pk == second.pk
     assert TaskExecution.objects.get(pk=third.pk).status == Status.PENDING
+
+
+def test_the_scripts_pid_is_written_with_the_first_batch_of_output(synced, alice, broker):
+    from scriptdeck.executions.live import LiveSink
+
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    services.start(execution.pk, "w", 1)
+    sink = LiveSink(execution.pk, 1024 * 1024)
+    sink.on_start(4242)
+    assert TaskExecution.objects.get(pk=execution.pk).pid is None  # no statement of its own
+    sink.on_output("stdout", b"working\n")
+    assert sink.flush()
+    assert TaskExecution.objects.get(pk=execution.pk).pid == 4242
+    sink.on_output("stdout", b"still\n")
+    assert sink.flush()
+    assert sink.unsaved_pid is None
+
+
+def test_the_last_output_is_kept_even_when_the_run_was_ended_meanwhile(
+    synced, scripts_dir, alice, broker, monkeypatch
+):
+    script = add_script(scripts_dir, "talks", "print('last words')\n")
+    execution = services.submit(script=script, user=alice)
+    real_finish = services.finish
+
+    def declared_lost_first(execution_id, *args, **kwargs):
+        # The sweeper gave up on the run just before its worker recorded the end.
+        assert services.fail(execution_id, "worker_lost", "The worker stopped heartbeating.")
+        return real_finish(execution_id, *args, **kwargs)
+
+    monkeypatch.setattr(services, "finish", declared_lost_first)
+    execute(execution.pk)
+    row = TaskExecution.objects.get(pk=execution.pk)
+    assert (row.status, row.failure_reason) == (Status.FAILURE, "worker_lost")
+    chunks = ExecutionEvent.objects.filter(execution=row, kind=EventKind.STDOUT)
+    assert "".join(c.text for c in chunks.order_by("seq")) == "last words\n"

@@ -200,14 +200,19 @@ def execute(
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
             outcome = mask_outcome(run(spec, sink), masker)
-        finally:
-            sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
-        record_start(execution_id, outcome)
-        _, left_out = artifacts.collect(
-            execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
-        )
+            record_start(execution_id, outcome)
+            _, left_out = artifacts.collect(
+                execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
+            )
+        except BaseException:
+            sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)  # what it printed stays
+            raise
         if left_out:
             outcome.details["artifacts_left_out"] = left_out
+        # The last batch of output goes in with the end (one transaction, not two); its
+        # samples are not written at all, since the timeline replaces them.
+        sink.end_streams()
+        last = sink.batch(with_samples=False)
         finished = persist(
             lambda: services.finish(
                 execution_id,
@@ -215,11 +220,14 @@ def execute(
                 digest,
                 timeline=sink.timeline,
                 execution=execution,
-                samples_stored=bool(sink.timeline),
+                samples_stored=sink.samples_written,
+                events=last,
+                stale=sink.to_delete,
             ),
             f"recording the outcome of execution {execution_id}",
             within=settings.SCRIPTDECK_DB_RETRY_SECONDS,
         )
+        sink.stored(last)
         if not finished:
             log.warning(
                 "execution %s had already ended (cancelled before start, or declared lost) "

@@ -131,14 +131,18 @@ class LiveSink(Sink):
         self.began = time.monotonic()
         self.last_cpu: tuple[float, float] | None = None
         self.timeline: list[list[Any]] = []
+        # The script's pid, until a batch or a heartbeat has written it (a run that ends
+        # before its first batch has it written with its end).
+        self.unsaved_pid: int | None = None
+        self.samples_written = False
 
     # -- runner callbacks ----------------------------------------------------------------
 
     def on_start(self, pid: int) -> None:
-        try:
-            services.heartbeat(self.execution_id, pid=pid)
-        except Exception:  # the next heartbeat records it; the run must go on
-            log.warning("could not record the pid of execution %s", self.execution_id)
+        self.unsaved_pid = pid  # written with the first batch: no statement of its own
+        # The first look for a cancel request after CANCEL_CHECK_INTERVAL, like every later
+        # one: a run shorter than that is never asked (a cancel that comes first ends it).
+        self.next_cancel_check = time.monotonic() + CANCEL_CHECK_INTERVAL
 
     def on_output(self, stream: str, data: bytes) -> None:
         kind = EventKind(stream)
@@ -194,7 +198,8 @@ class LiveSink(Sink):
 
     def on_heartbeat(self) -> None:
         try:
-            services.heartbeat(self.execution_id)
+            services.heartbeat(self.execution_id, pid=self.unsaved_pid)
+            self.unsaved_pid = None
         except Exception:  # a database blip must not stop the script; the next beat retries
             log.warning("heartbeat of execution %s failed", self.execution_id, exc_info=True)
 
@@ -242,38 +247,56 @@ class LiveSink(Sink):
     def _has_unsent(self) -> bool:
         return bool(self.pending) or any(store.unsent for store in self.streams.values())
 
+    def batch(self, with_samples: bool = True) -> list[ExecutionEvent]:
+        """What is not written yet: head chunks and samples, then the tail windows."""
+        batch = [e for e in self.pending if with_samples or e.kind != EventKind.SAMPLE]
+        for kind, store in self.streams.items():
+            batch.extend(store.unsent_events(self.execution_id, kind))
+        return batch
+
     def flush(self) -> bool:
         """Write the batch; a failed write is kept and tried again at the next flush."""
         self.last_flush = time.monotonic()
-        batch = list(self.pending)
-        for kind, store in self.streams.items():
-            batch.extend(store.unsent_events(self.execution_id, kind))
+        batch = self.batch()
         if not batch and not self.to_delete:
             return True
         try:
-            services.store_events(self.execution_id, batch, self.to_delete)
+            services.store_events(self.execution_id, batch, self.to_delete, pid=self.unsaved_pid)
         except Exception:
             log.warning("could not store output of execution %s", self.execution_id, exc_info=True)
             # Kept for the next flush: the head chunks and samples, and the tail window,
             # which drops what leaves it: memory stays bounded by the output limit however
             # long the database is away.
             return False
+        self.stored(batch)
+        return True
+
+    def stored(self, batch: list[ExecutionEvent]) -> None:
+        """``batch`` (and the deletions asked for with it) has been written."""
+        self.samples_written = self.samples_written or any(
+            e.kind == EventKind.SAMPLE for e in batch
+        )
+        self.unsaved_pid = None
         self.pending = []
         self.pending_bytes = 0
         self.to_delete = set()
         for store in self.streams.values():
             store.mark_sent()
-        return True
 
-    def close(self, within: float = 0.0) -> None:
-        """Decode what the streams left half-way and write the last batch, trying for up to
-        ``within`` seconds while the database is away."""
+    def end_streams(self) -> None:
+        """Decode what the streams left half-way (and what a masker held back)."""
         for kind, store in self.streams.items():
             tail = store.decoder.decode(b"", final=True)
             if self.maskers:
                 tail = self.maskers[kind].feed(tail) + self.maskers[kind].flush()
             if tail:
                 self._add_output(kind, tail, 0)
+
+    def close(self, within: float = 0.0) -> None:
+        """End the streams and write the last batch, trying for up to ``within`` seconds
+        while the database is away. (A run that ended normally has its last batch written
+        with its end instead: :meth:`end_streams`, :meth:`batch`, ``services.finish``.)"""
+        self.end_streams()
         deadline = time.monotonic() + within
         pause = 0.5
         while not self.flush() and time.monotonic() + pause < deadline:

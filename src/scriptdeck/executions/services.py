@@ -428,6 +428,8 @@ def finish(
     timeline: list[list[Any]] | None = None,
     execution: TaskExecution | None = None,
     samples_stored: bool = True,
+    events: list[ExecutionEvent] | None = None,
+    stale: set[int] | None = None,
 ) -> bool:
     """STARTED → SUCCESS, FAILURE or CANCELLED with everything the run measured.
 
@@ -435,6 +437,9 @@ def finish(
     resource samples move from the event log into the row's compact ``timeline``
     (``samples_stored=False``: none was written, nothing to delete). ``execution``, the row
     as the worker claimed it (its script loaded), saves reading it back for the record.
+    ``events`` and ``stale``: the run's last batch of output, written (and the chunks that
+    left the tail window deleted) in the same transaction, whether or not the run had
+    already been ended by someone else: what the script printed is kept either way.
     """
     if outcome.succeeded:
         status = Status.SUCCESS
@@ -471,6 +476,8 @@ def finish(
     if timeline is not None:
         fields["timeline"] = timeline
     with transaction.atomic():
+        if events or stale:
+            _write_events(execution_id, events or [], stale or set())
         ended = TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(
             **fields
         )
@@ -574,16 +581,28 @@ def cancel_requested(execution_id: int) -> bool:
     ).exists()
 
 
-def store_events(execution_id: int, events: list[ExecutionEvent], stale: set[int]) -> None:
-    """Write a batch of a running execution's events; drop those that left the tail window."""
+def store_events(
+    execution_id: int, events: list[ExecutionEvent], stale: set[int], pid: int | None = None
+) -> None:
+    """Write a batch of a running execution's events; drop those that left the tail window.
+
+    ``pid``: the script's, when it is not written yet.
+    """
+    with transaction.atomic():
+        _write_events(execution_id, events, stale)
+        if pid is not None:
+            TaskExecution.objects.filter(pk=execution_id, status=Status.STARTED).update(pid=pid)
+        if events:
+            changes.announce(execution_id)
+
+
+def _write_events(execution_id: int, events: list[ExecutionEvent], stale: set[int]) -> None:
     for event in events:
         event.text = storable_text(event.text)
-    with transaction.atomic():
-        if stale:
-            ExecutionEvent.objects.filter(execution_id=execution_id, seq__in=stale).delete()
-        if events:
-            ExecutionEvent.objects.bulk_create(events)
-            changes.announce(execution_id)
+    if stale:
+        ExecutionEvent.objects.filter(execution_id=execution_id, seq__in=stale).delete()
+    if events:
+        ExecutionEvent.objects.bulk_create(events)
 
 
 def waiting_reason(execution: TaskExecution, live: list[Any] | None = None) -> str | None:
