@@ -52,7 +52,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
@@ -272,6 +271,8 @@ def _attempt(delivery_id: int, now: datetime) -> None:
         mine.update(status=DeliveryStatus.FAILED, last_error=str(exc)[:ERROR_CHARS])
         return
     except Exception as exc:  # a network error, a 5xx, a mail server down: retried
+        import httpx
+
         status = exc.status if isinstance(exc, DeliveryFailed) else None
         if not isinstance(exc, DeliveryFailed | httpx.HTTPError | OSError):
             log.exception("notification %s: unexpected error while sending", delivery_id)
@@ -484,6 +485,10 @@ def send_webhook(delivery: NotificationDelivery) -> int:
     }
     if secret:
         headers["X-Scriptdeck-Signature"] = sign(secret, timestamp, body)
+    # Imported here: only the process that sends notifications needs it (its command-line
+    # part alone, which it imports, weighs on every web and worker process).
+    import httpx
+
     response = httpx.post(
         url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT, follow_redirects=False
     )
