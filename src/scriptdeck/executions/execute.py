@@ -36,6 +36,8 @@ from .persistence import persist
 log = logging.getLogger(__name__)
 
 
+LAST_BATCH_WITH_END = 256 * 1024
+
 # Exceptions raised into a run from outside (a queue's own time limit, say) and how
 # the execution is then explained: {exception type: (failure reason, sentence)}.
 Interruptions = dict[type[BaseException], tuple[str, str]]
@@ -209,10 +211,14 @@ def execute(
             raise
         if left_out:
             outcome.details["artifacts_left_out"] = left_out
-        # The last batch of output goes in with the end (one transaction, not two); its
-        # samples are not written at all, since the timeline replaces them.
+        # A small last batch of output goes in with the end (one transaction, not two), its
+        # samples not at all, since the timeline replaces them. A big one (a tail window of
+        # megabytes) is written first, so the end does not hold it in memory too.
         sink.end_streams()
         last = sink.batch(with_samples=False)
+        if sum(event.raw_bytes for event in last) > LAST_BATCH_WITH_END:
+            sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
+            last = []
         finished = persist(
             lambda: services.finish(
                 execution_id,
