@@ -117,7 +117,7 @@ class AuditEvent(models.Model):
     )
     # Kept apart from the foreign key so the log still names a deleted user.
     actor_name = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=40, db_index=True)
+    action = models.CharField(max_length=40)  # indexed by (action, ip, at) below
     target_type = models.CharField(max_length=40, blank=True)
     target_id = models.CharField(max_length=64, blank=True)
     target_repr = models.CharField(max_length=255, blank=True)

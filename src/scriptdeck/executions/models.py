@@ -43,15 +43,22 @@ class FailureReason(models.TextChoices):
 
 class TaskExecution(models.Model):
     task_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    # No single-column index on script, user or status: the composite indexes below start
+    # with them and serve the same lookups. Every index is written again by each of a run's
+    # three writes (its status changes, so no update is HOT).
     script = models.ForeignKey(
-        "catalog.Script", on_delete=models.SET_NULL, null=True, related_name="executions"
+        "catalog.Script",
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="executions",
+        db_index=False,
     )
     script_name = models.CharField(max_length=255, help_text="The name the script ran under.")
     script_path = models.CharField(max_length=1024, help_text="Relative to the scripts folder.")
     script_sha256 = models.CharField(max_length=64, blank=True)
     queue = models.CharField(max_length=100, default="default")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, db_index=False
     )
     page_context = models.CharField(max_length=255, blank=True, default="")
     # What the script receives, secret values masked; the secrets themselves are apart,
@@ -59,9 +66,7 @@ class TaskExecution(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     secret_parameters = models.TextField(blank=True, default="", editable=False)
 
-    status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True
-    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     failure_reason = models.CharField(
         max_length=32, choices=FailureReason.choices, blank=True, default=""
     )
@@ -71,7 +76,7 @@ class TaskExecution(models.Model):
     details = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
     # The schedule's or the webhook's id when one started it.
-    trigger_ref = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    trigger_ref = models.CharField(max_length=64, blank=True, default="")
     attempt = models.PositiveIntegerField(default=1)
     retry_of = models.ForeignKey(
         "self",
@@ -139,6 +144,8 @@ class TaskExecution(models.Model):
             models.Index(fields=["user", "-created_at"]),
             models.Index(fields=["page_context", "-created_at"]),
             models.Index(fields=["status", "dispatched_at"]),
+            # Exact lookups only (a plain index: no LIKE twin, as db_index makes on PostgreSQL).
+            models.Index(fields=["trigger_ref"], name="execution_trigger_ref_idx"),
             # The overview (api/stats.py): runs per script, status and day are index-only
             # range counts here…
             models.Index(
@@ -179,7 +186,11 @@ class ExecutionEvent(models.Model):
     written; bounded storage later deletes the middle of a long output.
     """
 
-    execution = models.ForeignKey(TaskExecution, on_delete=models.CASCADE, related_name="events")
+    # Indexed by the unique (execution, seq) below, which starts with it: one index fewer
+    # to write for every chunk of output.
+    execution = models.ForeignKey(
+        TaskExecution, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=8, choices=EventKind.choices)
     at = models.DateTimeField()
