@@ -217,7 +217,7 @@ def execute(
         sink.end_streams()
         last = sink.batch(with_samples=False)
         if sum(event.raw_bytes for event in last) > LAST_BATCH_WITH_END:
-            sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)
+            sink.flush_within(settings.SCRIPTDECK_DB_RETRY_SECONDS)
             last = []
         finished = persist(
             lambda: services.finish(

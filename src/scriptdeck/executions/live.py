@@ -294,9 +294,13 @@ class LiveSink(Sink):
 
     def close(self, within: float = 0.0) -> None:
         """End the streams and write the last batch, trying for up to ``within`` seconds
-        while the database is away. (A run that ended normally has its last batch written
-        with its end instead: :meth:`end_streams`, :meth:`batch`, ``services.finish``.)"""
+        while the database is away. (A run that ended normally has a small last batch
+        written with its end instead: :meth:`end_streams`, :meth:`batch`, ``finish``.)"""
         self.end_streams()
+        self.flush_within(within)
+
+    def flush_within(self, within: float) -> None:
+        """Write the batch, trying for up to ``within`` seconds while the database is away."""
         deadline = time.monotonic() + within
         pause = 0.5
         while not self.flush() and time.monotonic() + pause < deadline:
