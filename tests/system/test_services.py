@@ -6,6 +6,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -115,6 +116,30 @@ def rabbitmq_queue(rabbitmq_url: str, queue: str) -> Iterator[str]:
         conn.default_channel.queue_delete(queue)
 
 
+def serve_with_a_worker(
+    stack: ProcessStack,
+    scripts_dir: Path,
+    env: dict[str, str],
+    redis_broker: RedisBroker,
+    queue: str,
+    hostname: str,
+    scripts: tuple[str, ...],
+    concurrency: int = 1,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """A web server with no worker, its scripts on ``queue``, and a worker of its own
+    serving that queue; and the health answer that lists that worker."""
+    redis_broker.owns(queue, hostname)
+    server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
+    for name in scripts:
+        server.api.set_script(name, queue=queue)
+    worker = stack.spawn(
+        "worker",
+        ["worker", "--queues", queue, "--concurrency", str(concurrency), "--hostname", hostname],
+        server.env,
+    )
+    return server, worker, server.api.wait_ready(worker=hostname, alive=worker.alive)
+
+
 def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     stack: ProcessStack,
     postgres_url: str,
@@ -122,18 +147,12 @@ def test_postgres_and_redis_with_a_separate_worker_record_every_outcome(
     scripts_dir: Path,
     queue: str,
 ):
-    redis_broker.owns(queue, "sys-pg@test")
     env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_broker.url(5)}
-    server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
-    api = server.api
-    for name in ("ok_sdk", "sdk_error", "exit_code", "hello", "prints_nul"):
-        api.set_script(name, queue=queue)
-    worker = stack.spawn(
-        "worker",
-        ["worker", "--queues", queue, "--concurrency", "2", "--hostname", "sys-pg@test"],
-        server.env,
+    scripts = ("ok_sdk", "sdk_error", "exit_code", "hello", "prints_nul")
+    server, _, health = serve_with_a_worker(
+        stack, scripts_dir, env, redis_broker, queue, "sys-pg@test", scripts, concurrency=2
     )
-    health = api.wait_ready(worker="sys-pg@test", alive=worker.alive)
+    api = server.api
     (listed,) = [w for w in health["workers"] if w["hostname"] == "sys-pg@test"]
     assert listed["queues"] == [queue] and listed["concurrency"] == 2
 
@@ -222,18 +241,11 @@ def test_a_worker_process_keeps_its_database_connection_from_run_to_run(
     scripts_dir: Path,
     queue: str,
 ):
-    redis_broker.owns(queue, "sys-reuse@test")
     env = {"DATABASE_URL": postgres_url, "CELERY_BROKER_URL": redis_broker.url(7)}
-    server = start_serve(stack, scripts_dir, "--no-worker", env=env, worker=False)
-    api = server.api
-    for name in ("ok_sdk", "exit_code"):
-        api.set_script(name, queue=queue)
-    worker = stack.spawn(
-        "worker",
-        ["worker", "--queues", queue, "--concurrency", "1", "--hostname", "sys-reuse@test"],
-        server.env,
+    server, worker, _ = serve_with_a_worker(
+        stack, scripts_dir, env, redis_broker, queue, "sys-reuse@test", ("ok_sdk", "exit_code")
     )
-    api.wait_ready(worker="sys-reuse@test", alive=worker.alive)
+    api = server.api
     (pool,) = psutil.Process(worker.pid).children()
 
     held = []
