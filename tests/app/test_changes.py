@@ -30,7 +30,8 @@ def test_a_waiter_for_the_end_sleeps_through_a_start_and_output_and_wakes_at_the
             listener.wake("7")  # started
             listener.wake("7")  # a batch of output
             listener.wake("8 end")  # another run's end
-            await asyncio.sleep(0.05)
+            for _ in range(10):  # every turn the woken waiter needs to look and sleep again
+                await asyncio.sleep(0)
             assert not task.done()
             listener.wake("7 end")
             assert await asyncio.wait_for(task, 5) is True
