@@ -233,7 +233,6 @@ def execute(
             f"recording the outcome of execution {execution_id}",
             within=settings.SCRIPTDECK_DB_RETRY_SECONDS,
         )
-        sink.stored(last)
         if not finished:
             log.warning(
                 "execution %s had already ended (cancelled before start, or declared lost) "
