@@ -1,29 +1,44 @@
-"""Turning domain refusals into HTTP 400/404 answers that name the field."""
+"""Turning refusals into HTTP answers: one handler for every DRF view.
+
+A service raises a ``Refusal`` (``scriptdeck.refusals``): its status, its code, the field
+at fault and a sentence. DRF's own errors (a serializer's field errors, a missing
+permission) keep DRF's shape, with the ``error`` sentence the source's page shows.
+"""
 
 from __future__ import annotations
 
-from rest_framework import status
+from typing import Any
+
+from django.http import JsonResponse
 from rest_framework.response import Response
 
-from scriptdeck.catalog.paths import PathRefused
-from scriptdeck.catalog.registry import ScriptNotFound
-from scriptdeck.executions.services import SubmitError
+from scriptdeck.refusals import Refusal
 
 
-def refusal(exc: Exception, path_field: str = "script") -> Response:
-    if isinstance(exc, SubmitError):
-        return Response({**exc.errors, "error": exc.message}, status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, PathRefused):
-        return Response({path_field: [str(exc)], "error": str(exc)}, status.HTTP_400_BAD_REQUEST)
-    if isinstance(exc, ScriptNotFound):
-        return Response({"script": [str(exc)], "error": str(exc)}, status.HTTP_404_NOT_FOUND)
-    raise exc
+def refusal(exc: Refusal, path_field: str | None = None) -> Response:
+    """The answer to ``exc``. ``path_field`` renames a path refusal's field for a door whose
+    request calls the path something else (the compat route's ``script_path``)."""
+    return Response(_body(exc, path_field), status=exc.status)
+
+
+def refusal_json(exc: Refusal) -> JsonResponse:
+    """The same answer for a plain Django view (SSE, webhooks, /wait/)."""
+    return JsonResponse(_body(exc), status=exc.status)
+
+
+def _body(exc: Refusal, path_field: str | None = None) -> dict[str, Any]:
+    body = exc.body()
+    if path_field and exc.code == "path_refused" and exc.field in body:
+        body[path_field] = body.pop(exc.field)
+    return body
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF's handler, plus an ``error`` sentence on field errors (what the source's page shows)."""
+    """DRF's handler for its own errors, plus an ``error`` sentence on field errors."""
     from rest_framework.views import exception_handler as drf_handler
 
+    if isinstance(exc, Refusal):
+        return refusal(exc)
     response = drf_handler(exc, context)
     if response is not None and response.status_code == 400 and isinstance(response.data, dict):
         if "error" not in response.data:

@@ -7,9 +7,16 @@ from pathlib import Path
 
 from django.conf import settings
 
+from scriptdeck.refusals import Refusal
 
-class PathRefused(ValueError):
-    """A path that is not a file inside the scripts folder."""
+
+class PathRefused(Refusal, ValueError):
+    """A path that is not a file inside the scripts folder (the door says which field)."""
+
+    default_code = "path_refused"
+
+    def __init__(self, message: str, field_name: str = "script") -> None:
+        super().__init__(field_name, message)
 
 
 def scripts_root() -> Path:

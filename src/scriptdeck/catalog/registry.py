@@ -8,6 +8,8 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from scriptdeck.refusals import NotFound
+
 from .discovery import describe, is_script, iter_script_files, sha256_of
 from .models import Script
 from .paths import PathRefused, confine, relative_name, scripts_root
@@ -118,8 +120,13 @@ def register_file(path: Path) -> Script:
     return script
 
 
-class ScriptNotFound(LookupError):
+class ScriptNotFound(NotFound, LookupError):
     """No active script matches what the request named."""
+
+    default_code = "script_not_found"
+
+    def __init__(self, message: str) -> None:
+        super().__init__("script", message)
 
 
 @dataclass

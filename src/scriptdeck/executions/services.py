@@ -26,6 +26,7 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.parameters import ParameterErrors, split_secrets, validate_parameters
 from scriptdeck.catalog.paths import confine, relative_name
 from scriptdeck.celery import EXECUTE_TASK, app
+from scriptdeck.refusals import Refusal
 from scriptdeck.runner import Outcome, UnsupportedScript, command_for
 from scriptdeck.security.crypto import decrypt_json, encrypt_json
 
@@ -54,22 +55,8 @@ SYSTEM_DIRECTOR = "系统自动"
 CELERY_BACKSTOP_SECONDS = 60
 
 
-class SubmitError(ValueError):
+class SubmitError(Refusal, ValueError):
     """A submission refused before anything was written or queued."""
-
-    def __init__(
-        self, field_name: str, message: str, errors: dict[str, list[str]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
-        self.errors = errors or {field_name: [message]}
-
-    @classmethod
-    def from_errors(cls, errors: dict[str, list[str]]) -> SubmitError:
-        sentence = " | ".join(f"{name}: {'; '.join(texts)}" for name, texts in errors.items())
-        first = next(iter(errors), "parameters")
-        return cls(first, sentence, errors)
 
 
 def submit(
