@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from scriptdeck.catalog.models import Script
-from scriptdeck.catalog.registry import sync
+from scriptdeck.catalog.paths import NoSuchScriptFile, PathRefused
+from scriptdeck.catalog.registry import ScriptNotFound, resolve_request, sync
 
 from .conftest import write_script
 
@@ -102,3 +105,21 @@ def test_files_differing_only_by_extension_both_register(db, scripts_dir):
     sync()
     assert Script.objects.get(path="report.py").name == "report"
     assert Script.objects.get(path="report.sh").name == "report.sh"
+
+
+def test_a_name_that_is_no_python_file_falls_back_to_the_registered_script(synced):
+    resolved = resolve_request(script_name="ops/hello")
+    assert resolved.script.path == "ops/hello.sh"
+    assert resolved.run_name == "ops/hello"
+
+
+def test_a_name_leaving_the_folder_is_refused_not_looked_up_in_the_catalog(synced):
+    with pytest.raises(PathRefused) as refused:
+        resolve_request(script_name="../fails")
+    assert not isinstance(refused.value, NoSuchScriptFile | ScriptNotFound)
+    assert "outside the scripts folder" in refused.value.message
+
+
+def test_an_unknown_name_is_not_found(synced):
+    with pytest.raises(ScriptNotFound):
+        resolve_request(script_name="nothing_here")

@@ -19,6 +19,15 @@ class PathRefused(Refusal, ValueError):
         super().__init__(field_name, message)
 
 
+class NoSuchScriptFile(PathRefused):
+    """The path stays inside the scripts folder but names no file there.
+
+    Its own type because a name lookup falls back to the catalog for exactly this case.
+    """
+
+    default_code = "no_such_script_file"
+
+
 def scripts_root() -> Path:
     return Path(settings.SCRIPTDECK_SCRIPTS_DIR).resolve()
 
@@ -44,7 +53,7 @@ def confine(raw: str | Path, root: Path | None = None) -> Path:
     try:
         resolved = candidate.resolve(strict=True)
     except FileNotFoundError:
-        raise PathRefused(f"no such script: {text}") from None
+        raise NoSuchScriptFile(f"no such script: {text}") from None
     except (OSError, RuntimeError) as exc:
         raise PathRefused(f"the script path cannot be resolved: {exc}") from None
     if not resolved.is_relative_to(root):

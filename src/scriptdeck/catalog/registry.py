@@ -12,7 +12,7 @@ from scriptdeck.refusals import NotFound
 
 from .discovery import describe, is_script, iter_script_files, sha256_of
 from .models import Script
-from .paths import PathRefused, confine, relative_name, scripts_root
+from .paths import NoSuchScriptFile, PathRefused, confine, relative_name, scripts_root
 from .schema import read_script
 
 
@@ -157,9 +157,7 @@ def resolve_request(
         candidate = script_name if script_name.endswith(".py") else f"{script_name}.py"
         try:
             path = confine(candidate)
-        except PathRefused as exc:
-            if "no such script" not in str(exc):
-                raise
+        except NoSuchScriptFile:
             # Not a Python file: a registered script of that name (a shell script, say).
             script = Script.objects.filter(name=script_name, is_active=True).first()
             if script is None:
