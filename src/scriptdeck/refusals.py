@@ -4,10 +4,16 @@ A refusal carries a stable ``code`` (what the console translates), the ``field``
 fault, an English ``message``, and the ``params`` a translation may fill in. The API's
 exception handler (``api/errors.py``) turns it into an answer; the CLI prints it. Nothing
 here imports Django, so every layer may raise one.
+
+The answer's body keeps the shape clients of the source read: ``{field: [messages],
+"error": sentence}``, where every key but ``error`` names a field (a parameter may be
+called ``code``, so the code cannot be a key beside them). The code and its parameters
+travel in the ``Refusal-Code`` and ``Refusal-Params`` headers instead.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 WHOLE_REQUEST = "error"  # the answer's key for the sentence that sums the refusal up
@@ -43,11 +49,15 @@ class Refusal(Exception):
         return cls(first, sentence, errors, code=code)
 
     def body(self) -> dict[str, Any]:
-        """The answer's JSON: ``{field: [messages], "error": sentence, "code": code}``."""
-        answer: dict[str, Any] = {**self.errors, WHOLE_REQUEST: self.message, "code": self.code}
+        """The answer's JSON: ``{field: [messages], "error": sentence}``."""
+        return {**self.errors, WHOLE_REQUEST: self.message}
+
+    def headers(self) -> dict[str, str]:
+        """``Refusal-Code`` (and ``Refusal-Params``, JSON, when there are any)."""
+        headers = {"Refusal-Code": self.code}
         if self.params:
-            answer["params"] = self.params
-        return answer
+            headers["Refusal-Params"] = json.dumps(self.params, ensure_ascii=True, default=str)
+        return headers
 
 
 class NotFound(Refusal):

@@ -1,8 +1,9 @@
 """Turning refusals into HTTP answers: one handler for every DRF view.
 
-A service raises a ``Refusal`` (``scriptdeck.refusals``): its status, its code, the field
-at fault and a sentence. DRF's own errors (a serializer's field errors, a missing
-permission) keep DRF's shape, with the ``error`` sentence the source's page shows.
+A service raises a ``Refusal`` (``scriptdeck.refusals``): its status, its code (answered in
+the ``Refusal-Code`` header), the field at fault and a sentence. DRF's own errors (a
+serializer's field errors, a missing permission) keep DRF's shape, with the ``error``
+sentence the source's page shows.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ from scriptdeck.refusals import Refusal
 def refusal(exc: Refusal, path_field: str | None = None) -> Response:
     """The answer to ``exc``. ``path_field`` renames a path refusal's field for a door whose
     request calls the path something else (the compat route's ``script_path``)."""
-    return Response(_body(exc, path_field), status=exc.status)
+    return Response(_body(exc, path_field), status=exc.status, headers=exc.headers())
 
 
 def refusal_json(exc: Refusal) -> JsonResponse:
     """The same answer for a plain Django view (SSE, webhooks, /wait/)."""
-    return JsonResponse(_body(exc), status=exc.status)
+    response = JsonResponse(_body(exc), status=exc.status)
+    for name, value in exc.headers().items():
+        response[name] = value
+    return response
 
 
 def _body(exc: Refusal, path_field: str | None = None) -> dict[str, Any]:
