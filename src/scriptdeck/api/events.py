@@ -7,7 +7,7 @@ their sequence number as the event id, so a client reconnecting with
 
 One poller per execution per web process reads the database and fans out to every
 subscriber, so 200 clients cost one query, not 200. On PostgreSQL it reads when the worker
-announces a change (``api/changes.py``: a NOTIFY at commit), with a safety poll every 2 s;
+announces a change (``api/listener.py``: a NOTIFY at commit), with a safety poll every 2 s;
 elsewhere every 0.2 s. The view is async: a waiting client holds no thread.
 """
 
@@ -35,7 +35,7 @@ from scriptdeck.executions.models import (
     TaskExecution,
 )
 
-from . import changes
+from . import listener
 from .serializers import ExecutionSerializer
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class Feed:
 
     async def run(self) -> None:
         try:
-            with changes.watch(self.pk) as watch:
+            with listener.watch(self.pk) as watch:
                 await self.follow(watch)
         except asyncio.CancelledError:
             raise
@@ -194,7 +194,7 @@ class Feed:
         finally:
             self.hub.drop(self)
 
-    async def follow(self, watch: changes.Watch) -> None:
+    async def follow(self, watch: listener.Watch) -> None:
         last_seq = 0
         last_status: str | None = None
         while self.subscribers:
@@ -360,7 +360,7 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     record: tuple[str, str] | None = None
-    with changes.watch(pk) as watch:
+    with listener.watch(pk) as watch:
         row = await _db(read_status)(pk)
         status = row["status"] if row is not None else None
         while status is not None and status not in TERMINAL_STATUSES:

@@ -18,7 +18,7 @@ at the deadline answers the 202 above with its current status. A failed run that
 script's retry policy retries is followed to its last attempt, as the compat route does.
 
 The view is async: a caller waiting for a result holds no thread. The row is read again when
-the worker announces a change (PostgreSQL, ``api/changes.py``), else every 0.15 s.
+the worker announces a change (PostgreSQL, ``api/listener.py``), else every 0.15 s.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from scriptdeck.automation import webhooks
 from scriptdeck.executions.models import TERMINAL_STATUSES, Status, TaskExecution
 from scriptdeck.executions.services import SubmitError
 
-from . import changes
+from . import listener
 from .errors import refusal
 from .limits import BodyTooLarge, LimitedJSONParser
 
@@ -139,7 +139,7 @@ async def wait_for_end(pk: int, seconds: float) -> dict[str, Any] | None:
     read = sync_to_async(_in_pool, thread_sensitive=False)
     last: dict[str, Any] | None = None
     while True:
-        with changes.watch(pk) as watch:
+        with listener.watch(pk) as watch:
             while True:
                 watch.clear()  # announced from here on: read again at once
                 state = await read(pk)
@@ -155,7 +155,7 @@ async def wait_for_end(pk: int, seconds: float) -> dict[str, Any] | None:
         pk = state["retried_by_id"]
 
 
-async def _wait(watch: changes.Watch, poll: float, left: float) -> None:
+async def _wait(watch: listener.Watch, poll: float, left: float) -> None:
     """Until the execution's end is announced, its next poll, or the deadline."""
     try:
         await asyncio.wait_for(watch.wait_end(poll), left)

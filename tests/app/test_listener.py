@@ -1,4 +1,4 @@
-"""Who is woken by which announcement of a change (``api/changes.py``)."""
+"""Who is woken by which announcement of a change (``api/listener.py``)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,17 @@ import asyncio
 
 import pytest
 
-from scriptdeck.api import changes
+from scriptdeck.api.listener import SAFETY_POLL, Listener, Watch
 
 
-async def waiting(watch: changes.Watch, poll: float = 30.0) -> asyncio.Task[bool]:
+async def waiting(watch: Watch, poll: float = 30.0) -> asyncio.Task[bool]:
     task = asyncio.create_task(watch.wait_end(poll))
     await asyncio.sleep(0)  # let it start waiting
     return task
 
 
-def connected_listener() -> changes.Listener:
-    listener = changes.Listener()
+def connected_listener() -> Listener:
+    listener = Listener()
     listener.enabled = False  # no connection of its own: the test plays the notifications
     listener.connected = True
     return listener
@@ -65,7 +65,7 @@ def test_with_no_announcement_the_waiter_reads_at_its_poll(connected):
             assert await watch.wait_end(0.05) is False
             # Connected, the poll is only a safety net.
             waited = loop.time() - began
-            assert waited >= (changes.SAFETY_POLL if connected else 0.05) - 0.01
+            assert waited >= (SAFETY_POLL if connected else 0.05) - 0.01
 
     asyncio.run(scenario())
 

@@ -196,5 +196,5 @@ def listener() -> Listener:
 
 
 def watch(pk: int) -> Any:
-    """``with changes.watch(pk) as w:`` — see :class:`Watch`."""
+    """``with listener.watch(pk) as w:`` — see :class:`Watch`."""
     return listener().watch(pk)
