@@ -10,6 +10,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scriptdeck.settings")
 
 app = Celery("scriptdeck")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["scriptdeck.executions"])
+app.autodiscover_tasks(["scriptdeck.worker"])
 
 EXECUTE_TASK = "scriptdeck.execute"

@@ -299,7 +299,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # already claimed (conditional start), so nothing runs twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Celery's Django fixup closes the database connections around every task unless this is
-# set; then it only recycles them every this many tasks, and executions/lifecycle.py gives
+# set; then it only recycles them every this many tasks, and worker/lifecycle.py gives
 # each task Django's own connection handling (CONN_MAX_AGE, health checks).
 CELERY_DB_REUSE_MAX = env_int("SCRIPTDECK_DB_REUSE_TASKS", 1000)
 CELERY_TASK_SERIALIZER = "json"

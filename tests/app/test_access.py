@@ -25,8 +25,8 @@ from scriptdeck.access.models import ApiToken, AuditEvent, Level, ScriptGrant
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import ResultRecord, Status, TaskExecution
+from scriptdeck.worker.execute import execute
 
 from .conftest import client_for, write_script
 

@@ -18,7 +18,7 @@ from scriptdeck.access import tokens
 from scriptdeck.asgi import application
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
+from scriptdeck.worker.execute import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

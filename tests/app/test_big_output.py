@@ -6,9 +6,10 @@ import pytest
 from django.db import OperationalError
 
 from scriptdeck.catalog.models import Script
-from scriptdeck.executions import live, services
+from scriptdeck.executions import services
 from scriptdeck.executions.models import EventKind, ExecutionEvent
 from scriptdeck.security.masking import Masker
+from scriptdeck.worker import live
 
 LIMIT = 64 * 1024  # a 32 KiB head and a 32 KiB tail window
 CHUNK = 4096

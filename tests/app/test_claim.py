@@ -15,8 +15,8 @@ from django.db import connections, transaction
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import ResultRecord, Status, TaskExecution
+from scriptdeck.worker.execute import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from scriptdeck.catalog.models import Script
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import ResultRecord, TaskExecution
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 

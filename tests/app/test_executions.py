@@ -8,8 +8,8 @@ import pytest
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import ResultRecord, Status, TaskExecution
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 

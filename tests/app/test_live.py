@@ -11,8 +11,8 @@ import pytest
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import EventKind, ExecutionEvent, Status, TaskExecution
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 
@@ -318,7 +318,7 @@ def test_messages_of_a_limited_script_start_its_runs_in_submission_order(synced,
 
 
 def test_the_scripts_pid_is_written_with_the_first_batch_of_output(synced, alice, broker):
-    from scriptdeck.executions.live import LiveSink
+    from scriptdeck.worker.live import LiveSink
 
     execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
     services.start(execution.pk, "w", 1)

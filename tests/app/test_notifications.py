@@ -14,15 +14,16 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from scriptdeck.automation import notifications
+from scriptdeck.automation import delivery, notifications
 from scriptdeck.automation.models import NotificationDelivery, NotificationRule, Schedule
-from scriptdeck.automation.notifications import deliver_due, sign, verify
+from scriptdeck.automation.delivery import deliver_due
+from scriptdeck.automation.notifications import sign, verify
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import Status, TaskExecution, Trigger
 from scriptdeck.security.crypto import decrypt_text, encrypt_text
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 
@@ -359,7 +360,7 @@ def test_a_receiver_answering_500_then_200_is_retried_and_recorded(synced, alice
 
 
 def test_backoff_grows_30s_2min_8min_30min():
-    assert [notifications.backoff(n).total_seconds() for n in range(1, 7)] == [
+    assert [delivery.backoff(n).total_seconds() for n in range(1, 7)] == [
         30,
         120,
         480,
@@ -448,11 +449,11 @@ def test_two_delivery_passes_at_once_never_send_twice(synced, alice, broker, mon
     def sender(delivery):
         # Another process passes while this one is sending: the row is taken.
         inner.append(deliver_due())
-        inner.append(deliver_due(now=later(notifications.LEASE_SECONDS - 5)))
+        inner.append(deliver_due(now=later(delivery.LEASE_SECONDS - 5)))
         sent.append(delivery.pk)
         return None
 
-    monkeypatch.setitem(notifications.SENDERS, "email", sender)
+    monkeypatch.setitem(delivery.SENDERS, "email", sender)
     assert deliver_due() == 1
     assert inner == [0, 0] and len(sent) == 1
     assert deliver_due(now=later(3600)) == 0  # sent: never again
@@ -465,11 +466,11 @@ def test_a_claim_is_won_once_for_one_read_of_the_row(synced, alice, broker):
     [row] = deliveries()
     now = timezone.now()
     seen = row.next_attempt_at  # both processes read the same row…
-    assert notifications.claim(row.pk, seen, now) is True
-    assert notifications.claim(row.pk, seen, now) is False  # …only one UPDATE matches
+    assert delivery.claim(row.pk, seen, now) is True
+    assert delivery.claim(row.pk, seen, now) is False  # …only one UPDATE matches
     row.refresh_from_db()
     assert row.attempts == 1
-    assert row.next_attempt_at == now + timedelta(seconds=notifications.LEASE_SECONDS)
+    assert row.next_attempt_at == now + timedelta(seconds=delivery.LEASE_SECONDS)
     # The claimer died mid-send: once the lease lapses, the row is attempted again.
     assert deliver_due(now=now) == 0
     assert deliver_due(now=row.next_attempt_at) == 1
@@ -500,7 +501,7 @@ def test_no_secret_value_is_ever_sent(synced, scripts_dir, alice, broker, monkey
     rule("hook", script="login", channel="webhook", target="http://127.0.0.1:9/")
     bodies = []
     monkeypatch.setitem(
-        notifications.SENDERS,
+        delivery.SENDERS,
         "webhook",
         lambda d: bodies.append(json.dumps(notifications.compose(d).payload)) or 200,
     )

@@ -6,9 +6,10 @@ import pytest
 from django.db import OperationalError
 
 from scriptdeck.catalog.models import Script
-from scriptdeck.executions import live, services
+from scriptdeck.executions import services
 from scriptdeck.executions.models import EventKind, ExecutionEvent
-from scriptdeck.executions.persistence import persist
+from scriptdeck.worker import live
+from scriptdeck.worker.persistence import persist
 
 
 class Blinking:

@@ -11,7 +11,6 @@ from django.utils import timezone
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import (
     Artifact,
     ExecutionEvent,
@@ -20,6 +19,7 @@ from scriptdeck.executions.models import (
     TaskExecution,
 )
 from scriptdeck.executions.retention import parse_age, purge
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.worker.execute import execute
 
 
 def configure(name: str, **policy) -> Script:

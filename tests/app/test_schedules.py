@@ -10,8 +10,8 @@ from scriptdeck.access.models import AuditEvent
 from scriptdeck.automation.models import MisfirePolicy, OverlapPolicy, Schedule
 from scriptdeck.automation.scheduler import first_tick_after, next_tick, plan, run_due
 from scriptdeck.catalog.models import Script
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import Status, TaskExecution, Trigger
+from scriptdeck.worker.execute import execute
 
 from .conftest import client_for, write_script
 

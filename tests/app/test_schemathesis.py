@@ -32,7 +32,7 @@ from scriptdeck.access import tokens
 from scriptdeck.access.models import ApiToken
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
+from scriptdeck.worker.execute import execute
 
 # Left out, on purpose:
 # - the Server-Sent Events stream: it is a long-lived streaming response (it ends only when

@@ -21,9 +21,9 @@ from scriptdeck.access.models import AuditEvent
 from scriptdeck.api import events
 from scriptdeck.catalog.models import Script, ScriptVariable
 from scriptdeck.catalog.registry import sync
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import ExecutionEvent, ResultRecord, Status, TaskExecution
 from scriptdeck.security.crypto import decrypt_json, decrypt_text, encrypt_text
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 

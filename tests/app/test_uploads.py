@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import Status, TaskExecution, Upload
+from scriptdeck.worker.execute import execute
 
 from .conftest import client_for, write_script
 

@@ -12,8 +12,8 @@ from django.test import AsyncClient
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import Status
+from scriptdeck.worker.execute import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

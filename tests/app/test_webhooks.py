@@ -27,9 +27,9 @@ from scriptdeck.automation.models import WebhookTrigger
 from scriptdeck.catalog.models import Script
 from scriptdeck.celery import app as celery_app
 from scriptdeck.executions import services
-from scriptdeck.executions.execute import execute
 from scriptdeck.executions.models import TERMINAL_STATUSES, Status, TaskExecution, Trigger
 from scriptdeck.security.crypto import decrypt_json
+from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
 

@@ -22,15 +22,24 @@ import pytest
 
 from scriptdeck.catalog.schema import read_script
 from scriptdeck.compat import sdk_pythonpath
-from scriptdeck.runner import Reason, RunSpec, Sink, build_environment, command_for, forkserver, run
+from scriptdeck.runner import (
+    Reason,
+    RunSpec,
+    Sink,
+    build_environment,
+    command_for,
+    forkclient,
+    forkserver,
+    run,
+)
 
 
 @pytest.fixture(autouse=True)
 def fresh_servers():
     """Each test starts without servers and leaves none running."""
-    forkserver.shutdown()
+    forkclient.shutdown()
     yield
-    forkserver.shutdown()
+    forkclient.shutdown()
 
 
 def make_script(folder: Path, body: str, name: str = "job.py") -> Path:
@@ -282,9 +291,9 @@ def test_a_server_that_dies_while_starting_falls_back_cold(tmp_path):
     )
 
 
-def _the_server() -> forkserver.ForkServer:
+def _the_server() -> forkclient.ForkServer:
     """The warm server (the exec server of cold starts may be there too)."""
-    (server,) = [s for key, s in forkserver._servers.items() if key != ("exec",)]
+    (server,) = [s for key, s in forkclient._servers.items() if key != ("exec",)]
     return server
 
 
@@ -293,7 +302,7 @@ def test_a_killed_server_means_a_cold_start_then_a_new_server(tmp_path, monkeypa
     assert run(spec_for(script)).details["start"] == "warm"
     server = _the_server()
     # Killed between the check and the request: the run cannot know before it asks.
-    monkeypatch.setattr(forkserver.ForkServer, "alive", lambda self: True)
+    monkeypatch.setattr(forkclient.ForkServer, "alive", lambda self: True)
     os.kill(server.proc.pid, signal.SIGKILL)
     outcome = run(spec_for(script))
     assert outcome.succeeded
@@ -388,7 +397,7 @@ def test_a_process_forked_from_the_worker_does_not_use_its_servers(tmp_path):
     assert run(spec_for(script)).details["start"] == "warm"
     pid = os.fork()
     if pid == 0:
-        os._exit(0 if not forkserver._servers else 1)
+        os._exit(0 if not forkclient._servers else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert run(spec_for(script)).details["start"] == "warm"  # ours still answers
@@ -409,10 +418,10 @@ def test_the_server_and_its_runs_die_with_their_worker(tmp_path):
     worker_code = textwrap.dedent(
         f"""
         from scriptdeck.compat import sdk_pythonpath
-        from scriptdeck.runner import RunSpec, build_environment, command_for, run, forkserver
+        from scriptdeck.runner import RunSpec, build_environment, command_for, run, forkclient
         env = build_environment(parameters={{}}, page_context="", script_name="job",
                                 execution_id="1", result_file="", pythonpath=sdk_pythonpath())
-        server = forkserver.server_for({sys.executable!r}, (), env)
+        server = forkclient.server_for({sys.executable!r}, (), env)
         open({str(tmp_path / "server.pid")!r}, "w").write(str(server.proc.pid))
         run(RunSpec(argv=command_for({str(script)!r}), cwd={str(tmp_path)!r}, env=env,
                     script_name="job", warm_start=True))
@@ -515,7 +524,7 @@ def test_each_script_chooses_warm_or_the_global_default(
 ):
     from types import SimpleNamespace
 
-    from scriptdeck.executions.execute import starts_warm
+    from scriptdeck.worker.execute import starts_warm
 
     settings.SCRIPTDECK_WARM_START = default
     settings.SCRIPTDECK_PYTHON = sys.executable if python == "SAME" else python
@@ -571,8 +580,8 @@ def test_a_cold_python_script_through_the_exec_server_measures_its_own_memory(tm
 def test_a_killed_exec_server_means_a_launcher_process_then_a_new_server(tmp_path, monkeypatch):
     script = make_script(tmp_path, "print('{}')")
     assert run(spec_for(script, warm=False)).details["launcher"] == "exec server"
-    server = forkserver._servers[("exec",)]
-    monkeypatch.setattr(forkserver.ForkServer, "alive", lambda self: True)
+    server = forkclient._servers[("exec",)]
+    monkeypatch.setattr(forkclient.ForkServer, "alive", lambda self: True)
     os.kill(server.proc.pid, signal.SIGKILL)
     fallback = run(spec_for(script, warm=False))
     assert fallback.succeeded, fallback.error_message
@@ -582,7 +591,7 @@ def test_a_killed_exec_server_means_a_launcher_process_then_a_new_server(tmp_pat
     monkeypatch.undo()
     again = run(spec_for(script, warm=False))
     assert again.succeeded and again.details["launcher"] == "exec server"
-    assert forkserver._servers[("exec",)].proc.pid != server.proc.pid
+    assert forkclient._servers[("exec",)].proc.pid != server.proc.pid
 
 
 def test_a_program_the_exec_server_cannot_run_fails_as_a_launcher_says(tmp_path):

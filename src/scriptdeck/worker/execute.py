@@ -17,6 +17,8 @@ from django.conf import settings
 from scriptdeck.catalog.discovery import sha256_of
 from scriptdeck.catalog.paths import PathRefused, confine
 from scriptdeck.compat import sdk_pythonpath
+from scriptdeck.executions import artifacts, services, uploads
+from scriptdeck.executions.models import FailureReason, TaskExecution
 from scriptdeck.runner import (
     Outcome,
     RunSpec,
@@ -28,9 +30,7 @@ from scriptdeck.runner import (
 from scriptdeck.security.crypto import decrypt_json, decrypt_text
 from scriptdeck.security.masking import Masker
 
-from . import artifacts, services, uploads
 from .live import LiveSink
-from .models import FailureReason, TaskExecution
 from .persistence import persist
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ _stop = threading.Event()
 
 
 def _beat(hostname: str, queues: list[str], concurrency: int) -> None:
-    from . import workers
+    from scriptdeck.executions import workers
 
     starting = True
     while True:
@@ -72,7 +72,7 @@ def _on_worker_ready(sender: Any = None, **_: Any) -> None:
 
 @worker_shutdown.connect
 def _on_worker_shutdown(sender: Any = None, **_: Any) -> None:
-    from . import workers
+    from scriptdeck.executions import workers
 
     _stop.set()
     hostname = getattr(sender, "hostname", None)

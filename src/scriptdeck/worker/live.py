@@ -11,11 +11,10 @@ from typing import Any
 
 from django.utils import timezone
 
+from scriptdeck.executions import services
+from scriptdeck.executions.models import EventKind, ExecutionEvent
 from scriptdeck.runner import Sink, TreeSample
 from scriptdeck.security.masking import Masker
-
-from . import services
-from .models import EventKind, ExecutionEvent
 
 log = logging.getLogger(__name__)
 

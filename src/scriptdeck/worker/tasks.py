@@ -6,10 +6,10 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from scriptdeck.celery import EXECUTE_TASK
+from scriptdeck.executions.models import FailureReason
 
 from . import lifecycle  # noqa: F401  (connects the worker process hooks)
 from .execute import execute
-from .models import FailureReason
 
 INTERRUPTIONS = {
     SoftTimeLimitExceeded: (
