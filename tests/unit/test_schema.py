@@ -635,3 +635,38 @@ def test_secret_fields_lists_only_parameters_marked_secret():
     assert secret_fields(schema) == {"password", "token"}
     assert secret_fields(None) == set()
     assert secret_fields({}) == set()
+
+
+# defaults go through the check a run's values go through
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"type": "integer", "default": 3.0}, "the default 3.0 is not an integer"),
+        ({"type": "integer", "minimum": 5, "default": 3}, "the default 3 must be at least 5"),
+        ({"type": "string", "pattern": "^[a-z]+$", "default": "A"}, "does not match the pattern"),
+        ({"type": "string", "format": "date", "default": "2024-02-30"}, "must be a date"),
+        (
+            {"type": "array", "items": {"type": "string"}, "maxItems": 1, "default": ["a", "b"]},
+            "must have at most 1 item",
+        ),
+    ],
+)
+def test_a_default_a_run_would_be_refused_is_refused_by_the_schema(spec, words):
+    from scriptdeck.catalog.parameters import ParameterErrors, validate_parameters
+
+    schema = {"type": "object", "properties": {"a": spec}}
+    problems = check_schema(schema)
+
+    assert any(words in problem for problem in problems), problems
+    given = {"a": spec["default"]}
+    with pytest.raises(ParameterErrors):
+        validate_parameters(schema, given)
+
+
+def test_an_inferred_float_default_of_an_int_parameter_is_dropped(tmp_path):
+    signature = inferred(tmp_path, "retries: int = 3.0")
+
+    assert signature.schema["properties"]["retries"] == {"type": "integer"}
+    assert any("'retries'" in p and "not an integer" in p for p in signature.problems)

@@ -8,8 +8,8 @@ where ``prop`` may use ``type`` (string, integer, number, boolean, array with sc
 ``items``), ``enum``, ``format`` (date, date-time, textarea, file), ``secret``, ``default``,
 ``minimum``/``maximum``/``exclusiveMinimum``/``exclusiveMaximum``, ``minLength``/``maxLength``,
 ``pattern``, ``minItems``/``maxItems`` and the descriptive ``title``/``description``/
-``examples``. ``{}`` accepts any value. The checker below is hand-written over that subset so
-that every message is a plain sentence keyed by the field it is about.
+``examples``. ``{}`` accepts any value. Each value is checked by :mod:`.values` (the rule the
+console's form shares); every message is a plain sentence keyed by the field it is about.
 
 No Django here: the unit tests import this module on its own.
 """
@@ -17,28 +17,41 @@ No Django here: the unit tests import this module on its own.
 from __future__ import annotations
 
 import copy
-import json
-import math
-import operator
-import re
-from collections.abc import Callable
-from datetime import date, datetime
-from functools import lru_cache
 from typing import Any
 
-FILE_FORMAT = "file"
+from .values import FILE_FORMAT, MAX_ITEM_MESSAGES, Problem, check_value
+
+__all__ = [
+    "FILE_FORMAT",
+    "MAX_ITEM_MESSAGES",
+    "SECRET_MASK",
+    "WHOLE",
+    "ParameterErrors",
+    "check_parameters",
+    "file_parameters",
+    "mask_parameters",
+    "public_schema",
+    "secret_parameters",
+    "split_secrets",
+    "validate_parameters",
+    "with_stored_secrets",
+]
+
 SECRET_MASK = "••••"
 WHOLE = "parameters"  # the error key for problems with the parameters as a whole
-MAX_ITEM_MESSAGES = 10  # per field: a list of 10,000 wrong items answers 10 sentences, not 10,000
 
 
 class ParameterErrors(ValueError):
-    """Every problem found, as ``{field name: [messages]}``; ``"parameters"`` for the whole."""
+    """Every problem found, as ``{field name: [messages]}``; ``"parameters"`` for the whole.
 
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        self.errors = errors
+    ``problems`` holds the same as keys and params, the way the console reports them.
+    """
+
+    def __init__(self, problems: dict[str, list[Problem]]) -> None:
+        self.problems = problems
+        self.errors = {name: [p.sentence() for p in found] for name, found in problems.items()}
         super().__init__(
-            "; ".join(f"{field}: {message}" for field, ms in errors.items() for message in ms)
+            "; ".join(f"{name}: {message}" for name, ms in self.errors.items() for message in ms)
         )
 
 
@@ -62,127 +75,6 @@ def secret_parameters(schema: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
-
-
-def _is_str(value: object) -> bool:
-    return isinstance(value, str)
-
-
-def _is_list(value: object) -> bool:
-    return isinstance(value, list)
-
-
-# type -> (accepts, message). bool is neither an integer nor a number; 3.0 is not an integer.
-_TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
-    "string": (_is_str, "must be a string"),
-    "integer": (_is_int, "must be a whole number"),
-    "number": (_is_number, "must be a number"),
-    "boolean": (lambda v: isinstance(v, bool), "must be true or false"),
-    "array": (_is_list, "must be a list"),
-    "object": (lambda v: isinstance(v, dict), "must be an object"),
-}
-
-
-def _itself(value: Any) -> Any:
-    return value
-
-
-# keyword, applies to, measure, fails when (measure, limit), message ({n} limit, {s} plural)
-_BOUNDS: tuple[tuple[str, Callable[[object], bool], Callable[[Any], Any], Callable, str], ...] = (
-    ("minimum", _is_number, _itself, operator.lt, "must be at least {n}"),
-    ("maximum", _is_number, _itself, operator.gt, "must be at most {n}"),
-    ("exclusiveMinimum", _is_number, _itself, operator.le, "must be greater than {n}"),
-    ("exclusiveMaximum", _is_number, _itself, operator.ge, "must be less than {n}"),
-    ("minLength", _is_str, len, operator.lt, "must be at least {n} character{s}"),
-    ("maxLength", _is_str, len, operator.gt, "must be at most {n} character{s}"),
-    ("minItems", _is_list, len, operator.lt, "must have at least {n} item{s}"),
-    ("maxItems", _is_list, len, operator.gt, "must have at most {n} item{s}"),
-)
-
-
-def _parse_datetime(text: str) -> object:
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
-
-
-# format -> (parser that raises ValueError, message)
-_FORMATS: dict[str, tuple[Callable[[str], object], str]] = {
-    "date": (date.fromisoformat, "must be a date (YYYY-MM-DD)"),
-    "date-time": (_parse_datetime, "must be a date and time (ISO 8601, e.g. 2024-05-01T12:00:00Z)"),
-}
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-def _show(value: object) -> str:
-    """A schema value as a person reads it: strings bare, 3.0 as 3, the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _same(a: object, b: object) -> bool:
-    """Equality without Python's ``True == 1``."""
-    return a == b and isinstance(a, bool) == isinstance(b, bool)
-
-
-def _check(spec: object, value: object) -> list[str]:
-    """The problems of one value against one property schema (``[]`` when it fits)."""
-    if not isinstance(spec, dict):
-        return []
-    fmt = spec.get("format")
-    if fmt == FILE_FORMAT:  # an upload's id; the upload module checks that it exists
-        return [] if isinstance(value, str) or _is_int(value) else ["must be a file (an upload id)"]
-    kind = spec.get("type")
-    if isinstance(kind, str) and kind in _TYPES and not _TYPES[kind][0](value):
-        return [_TYPES[kind][1]]
-    if spec.get("secret") and not isinstance(value, str):
-        return ["must be a string"]
-    problems: list[str] = []
-    enum = spec.get("enum")
-    if isinstance(enum, list) and not any(_same(value, option) for option in enum):
-        problems.append("must be one of: " + ", ".join(_show(option) for option in enum))
-    for keyword, applies, measure, fails, message in _BOUNDS:
-        limit = spec.get(keyword)
-        if _is_number(limit) and applies(value) and fails(measure(value), limit):
-            problems.append(message.format(n=_show(limit), s="" if limit == 1 else "s"))
-    pattern = spec.get("pattern")
-    if isinstance(pattern, str) and isinstance(value, str):
-        compiled = _compiled(pattern)
-        if compiled is None:
-            problems.append(f"cannot be checked: the pattern {pattern} is not a valid expression")
-        elif not compiled.search(value):  # JSON Schema patterns are unanchored
-            problems.append(f"does not match the pattern {pattern}")
-    if isinstance(fmt, str) and fmt in _FORMATS:
-        parse, message = _FORMATS[fmt]
-        try:
-            if not isinstance(value, str):
-                raise ValueError(value)
-            parse(value)
-        except ValueError:
-            problems.append(message)
-    items = spec.get("items")
-    if isinstance(items, dict) and isinstance(value, list):
-        wrong = [(i, p) for i, item in enumerate(value) for p in _check(items, item)]
-        problems.extend(f"item {i}: {p}" for i, p in wrong[:MAX_ITEM_MESSAGES])
-        if len(wrong) > MAX_ITEM_MESSAGES:
-            problems.append(f"and {len(wrong) - MAX_ITEM_MESSAGES} more problems with items")
-    return problems
-
-
 def validate_parameters(
     schema: dict[str, Any] | None, values: object, *, max_fields: int = 200
 ) -> dict[str, Any]:
@@ -203,18 +95,26 @@ def validate_parameters(
     - A missing field with a ``default`` gets a copy of it, even when it is required.
     - Array items are reported by their index from 0: ``"item 2: must be a string"``.
     """
+    cleaned, problems = check_parameters(schema, values, max_fields=max_fields)
+    if problems:
+        raise ParameterErrors(problems)
+    return cleaned
+
+
+def check_parameters(
+    schema: dict[str, Any] | None, values: object, *, max_fields: int = 200
+) -> tuple[dict[str, Any], dict[str, list[Problem]]]:
+    """``(the values with defaults filled in, {field: problems})``: see validate_parameters."""
     if not isinstance(values, dict):
-        raise ParameterErrors({WHOLE: ["must be a JSON object"]})
+        return {}, {WHOLE: [Problem("notAnObject")]}
     if len(values) > max_fields:
-        raise ParameterErrors(
-            {WHOLE: [f"too many parameters: {len(values)} given, at most {max_fields}"]}
-        )
+        return {}, {WHOLE: [Problem("tooMany", {"given": len(values), "most": max_fields})]}
     schema = schema or {}
     properties = schema.get("properties")
     if not isinstance(properties, dict):
-        return dict(values)
+        return dict(values), {}
     extra = schema.get("additionalProperties", False)
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Problem]] = {}
     cleaned: dict[str, Any] = {}
     for name, value in values.items():
         if name in properties:
@@ -224,9 +124,9 @@ def validate_parameters(
         elif extra is True or isinstance(extra, dict):
             spec = extra if isinstance(extra, dict) else {}
         else:
-            errors[name] = ["unknown parameter"]
+            errors[name] = [Problem("unknown")]
             continue
-        problems = _check(spec, value)
+        problems = check_value(spec, value)
         if problems:
             errors[name] = problems
         else:
@@ -238,10 +138,8 @@ def validate_parameters(
     required = schema.get("required") or []
     for name in required if isinstance(required, list) else []:
         if isinstance(name, str) and name not in cleaned and name not in errors:
-            errors[name] = ["this field is required"]
-    if errors:
-        raise ParameterErrors(errors)
-    return cleaned
+            errors[name] = [Problem("required")]
+    return cleaned, errors
 
 
 def mask_parameters(schema: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:
