@@ -1,6 +1,7 @@
 import { flushPromises } from "@vue/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { browserTimeZone, setTimeZone, timeZone } from "@/composables/timeZone";
+import { setTimeZone, timeZone } from "@/composables/timeZone";
+import { browserTimeZone } from "@/helpers/timeZone";
 import { mountWith } from "@/test/mount";
 import TimeZoneDialog from "./TimeZoneDialog.vue";
 

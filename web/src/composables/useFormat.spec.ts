@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { defineComponent, h, nextTick } from "vue";
 import { setLocale } from "@/i18n";
 import { mountWith } from "@/test/mount";
-import { formatDateTime, useFormat } from "./format";
-import { browserTimeZone, setTimeZone } from "./timeZone";
+import { formatDateTime, useFormat } from "./useFormat";
+import { browserTimeZone } from "@/helpers/timeZone";
+import { setTimeZone } from "./timeZone";
 
 const STAMP = "2024-07-15T00:30:05Z";
 
