@@ -1,0 +1,193 @@
+"""The server's own processes: worker, web, sweeper, scheduler; and sync, purge, manage.
+
+Django is set up inside each command, so the client commands never load it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from datetime import timedelta
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scriptdeck.settings")
+    # Children started by `serve` must agree on the home folder whatever their cwd.
+    if "SCRIPTDECK_HOME" in os.environ:
+        os.environ["SCRIPTDECK_HOME"] = os.path.abspath(os.environ["SCRIPTDECK_HOME"])
+    import django
+
+    django.setup()
+
+
+# --- sync / manage ------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+
+    from scriptdeck.catalog.registry import sync
+
+    root = settings.SCRIPTDECK_SCRIPTS_DIR
+    if not root.is_dir():
+        print(
+            f"scriptdeck: the scripts folder {root} does not exist; "
+            "set SCRIPTDECK_SCRIPTS_DIR to your scripts folder",
+            file=sys.stderr,
+        )
+        return 2
+    report = sync()
+    print(f"synced {root}: {report.summary()}")
+    for label, names in (("added", report.added), ("updated", report.updated)):
+        for name in names:
+            print(f"  {label}: {name}")
+    for name in report.deactivated:
+        print(f"  deactivated (file gone): {name}")
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    setup_django()
+    from scriptdeck.executions.retention import parse_age, purge
+
+    try:
+        age = parse_age(args.older_than)
+    except ValueError as exc:
+        print(f"scriptdeck: --older-than: {exc}", file=sys.stderr)
+        return 2
+
+    report = purge(age, dry_run=args.dry_run)
+    print(("would purge " if args.dry_run else "purged ") + report.summary())
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["scriptdeck manage", *args.rest])
+    return 0
+
+
+# --- worker / web / sweeper (the processes `serve` supervises) -------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    os.environ["SCRIPTDECK_SHUTDOWN_GRACE"] = str(args.shutdown_grace)
+    # Celery's Django fixup runs Django's system checks at worker start, which import the
+    # URLconf and with it every API view, DRF's and drf-spectacular's modules: about 22 MB
+    # in every worker process that never serves a request. `serve` and `migrate` run them.
+    os.environ.setdefault("CELERY_SKIP_CHECKS", "1")
+    setup_django()
+    from scriptdeck.celery import app
+
+    hostname = args.hostname or f"scriptdeck-{os.getpid()}@{socket.gethostname()}"
+    argv = [
+        "worker",
+        f"--loglevel={args.loglevel}",
+        f"--queues={args.queues}",
+        f"--concurrency={args.concurrency}",
+        "--pool=prefork",
+        f"--hostname={hostname}",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    app.worker_main(argv)
+    return 0
+
+
+def cmd_web(args: argparse.Namespace) -> int:
+    os.environ.setdefault("SCRIPTDECK_DB_POOL", "true")  # before the settings: see asgi.py
+    setup_django()
+    import logging
+
+    import uvicorn
+
+    from scriptdeck.automation.webhooks import RedactHookKeys
+
+    logging.getLogger("uvicorn.access").addFilter(RedactHookKeys())
+    uvicorn.run(
+        "scriptdeck.asgi:application",
+        host=args.host,
+        port=args.port,
+        lifespan="off",
+        log_level=args.loglevel.lower(),
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def cmd_sweeper(args: argparse.Namespace) -> int:
+    setup_django()
+    import logging
+
+    from django.conf import settings
+    from django.db import close_old_connections
+
+    from scriptdeck.executions import leases
+    from scriptdeck.executions.retention import purge
+    from scriptdeck.executions.services import sweep
+
+    log = logging.getLogger("scriptdeck.sweeper")
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = args.interval or settings.SCRIPTDECK_SWEEP_INTERVAL
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    active = None
+    next_purge = 0.0
+    while True:
+        close_old_connections()
+        try:
+            # One sweeper sweeps at a time; the others stand by and take over when its
+            # lease lapses (it stopped renewing for three intervals).
+            holding = leases.acquire("sweeper", me, interval * 3)
+            if holding != active:
+                active = holding
+                log.info("sweeper %s is %s", me, "active" if holding else "standing by")
+            if not holding:
+                if args.once or stop.wait(interval):
+                    return 0
+                continue
+            report = sweep()
+            if settings.SCRIPTDECK_RETENTION_DAYS > 0 and time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + 3600
+                purged = purge(timedelta(days=settings.SCRIPTDECK_RETENTION_DAYS))
+                if purged.executions:
+                    log.info("retention: purged %s", purged.summary())
+            if report:
+                log.info(
+                    "sweep: dispatched %s, still pending %s, worker lost %s",
+                    report.dispatched,
+                    report.still_pending,
+                    report.lost,
+                )
+        except Exception:
+            log.exception("sweep failed; trying again in %s s", interval)
+        if args.once or stop.wait(interval):
+            try:
+                leases.release("sweeper", me)
+            except Exception:
+                log.warning("could not release the sweeper lease; it lapses by itself")
+            return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    setup_django()
+    from django.conf import settings
+
+    from scriptdeck.automation.scheduler import serve
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    interval = args.interval or settings.SCRIPTDECK_SCHEDULER_INTERVAL
+    serve(stop, interval, f"{socket.gethostname()}:{os.getpid()}", once=args.once)
+    return 0
