@@ -49,8 +49,12 @@ class Refusal(Exception):
         return cls(first, sentence, errors, code=code)
 
     def body(self) -> dict[str, Any]:
-        """The answer's JSON: ``{field: [messages], "error": sentence}``."""
-        return {**self.errors, WHOLE_REQUEST: self.message}
+        """The answer's JSON: ``{field: [messages], "error": sentence}``; past a 400, also
+        DRF's ``detail`` (what its own 403s and 404s carry)."""
+        answer = {**self.errors, WHOLE_REQUEST: self.message}
+        if self.status != 400:
+            answer["detail"] = self.message
+        return answer
 
     def headers(self) -> dict[str, str]:
         """``Refusal-Code`` (and ``Refusal-Params``, JSON, when there are any)."""

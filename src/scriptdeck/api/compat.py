@@ -19,7 +19,7 @@ from scriptdeck.executions.models import Status, TaskExecution
 
 from .errors import refusal
 from .filters import is_id
-from .views import require_run, visible_executions
+from .views import visible_executions
 
 
 class CompatExecuteSerializer(serializers.Serializer):
@@ -69,7 +69,7 @@ def execute_script(request: Request) -> Response:
             if data.get("script_path"):
                 raise PathRefused(f"no such script: {data['script_path']}")
             raise ScriptNotFound(f"no script named {data.get('script_name')!r}")
-        require_run(request.user, resolved.script)
+        access.require_run(request.user, resolved.script)
         execution = services.submit(
             script=resolved.script,
             parameters=data.get("parameters") or {},

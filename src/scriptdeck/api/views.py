@@ -24,7 +24,6 @@ from scriptdeck.access import permissions as access
 from scriptdeck.access.models import Level
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.parameters import public_schema
-from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound
 from scriptdeck.executions import services, uploads, workers
 from scriptdeck.executions.models import (
@@ -36,8 +35,7 @@ from scriptdeck.executions.models import (
     Worker,
 )
 
-from .errors import refusal
-from .filters import ExecutionFilter, is_id
+from .filters import ExecutionFilter
 from .serializers import (
     ArtifactSerializer,
     CancelAnswerSerializer,
@@ -104,33 +102,6 @@ def visible_executions(request: Request) -> QuerySet[TaskExecution]:
     return access.executions_for(request.user, queryset)
 
 
-def find_script(reference: str, user: object) -> Script:
-    """The active script ``reference`` names, if ``user`` may run it.
-
-    A script the user may not see is reported exactly like one that does not exist.
-    """
-    reference = str(reference).strip()
-    # Every grant of the user read once (none for staff) answers both questions, what they
-    # may see and whether they may run it: what scripts_for and level_for answer apart.
-    levels = access.Levels(user)
-    query = Script.objects.filter(is_active=True)
-    if not levels.staff and levels.everything < Level.VIEW:
-        seen = [pk for pk, level in levels.by_script.items() if level >= Level.VIEW]
-        query = query.filter(pk__in=seen)
-    script = query.filter(pk=int(reference)).first() if is_id(reference) else None
-    script = script or query.filter(name=reference).first()
-    if script is None:
-        raise ScriptNotFound(f"no active script with id or name {reference!r}")
-    if levels.of(script) < Level.RUN:
-        raise PermissionDenied(f"you may see {script.name!r} but not run it")
-    return script
-
-
-def require_run(user: object, script: Script) -> None:
-    if not access.can(user, script, Level.RUN):
-        raise PermissionDenied(f"you may see {script.name!r} but not run it")
-
-
 class ExecutionPages(PageNumberPagination):
     """``?page=`` and ``?page_size=`` (at most 200; 50 when not given)."""
 
@@ -172,16 +143,13 @@ class ExecutionViewSet(
         submitted = ExecutionSubmitSerializer(data=request.data)
         submitted.is_valid(raise_exception=True)
         data = submitted.validated_data
-        try:
-            execution = services.submit(
-                script=find_script(data["script"], request.user),
-                parameters=data["parameters"],
-                page_context=data["page_context"],
-                user=request.user,
-                origin_ip=audit.client_ip(request),
-            )
-        except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
-            return refusal(exc)
+        execution = services.submit(
+            script=access.find_runnable(request.user, data["script"]),
+            parameters=data["parameters"],
+            page_context=data["page_context"],
+            user=request.user,
+            origin_ip=audit.client_ip(request),
+        )
         return Response(ExecutionSerializer(execution).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -259,22 +227,19 @@ class ExecutionViewSet(
         execution = self.get_object()
         script = execution.script
         if script is None or not script.is_active:
-            return refusal(ScriptNotFound(f"script {execution.script_name!r} is gone"))
-        require_run(request.user, script)
-        try:
-            again = services.submit(
-                script=script,
-                parameters=execution.parameters,
-                page_context=execution.page_context,
-                user=request.user,
-                run_name=execution.script_name,
-                origin_ip=audit.client_ip(request),
-                secret_parameters=execution.secret_parameters,
-                trigger=Trigger.RERUN,
-                trigger_ref=str(execution.pk),
-            )
-        except (services.SubmitError, PathRefused, ScriptNotFound) as exc:
-            return refusal(exc)
+            raise ScriptNotFound(f"script {execution.script_name!r} is gone")
+        access.require_run(request.user, script)
+        again = services.submit(
+            script=script,
+            parameters=execution.parameters,
+            page_context=execution.page_context,
+            user=request.user,
+            run_name=execution.script_name,
+            origin_ip=audit.client_ip(request),
+            secret_parameters=execution.secret_parameters,
+            trigger=Trigger.RERUN,
+            trigger_ref=str(execution.pk),
+        )
         return Response(ExecutionSerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(responses={200: ArtifactSerializer(many=True)})
