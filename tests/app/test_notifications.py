@@ -15,8 +15,8 @@ from django.test import Client
 from django.utils import timezone
 
 from scriptdeck.automation import delivery, notifications
-from scriptdeck.automation.models import NotificationDelivery, NotificationRule, Schedule
 from scriptdeck.automation.delivery import deliver_due
+from scriptdeck.automation.models import NotificationDelivery, NotificationRule, Schedule
 from scriptdeck.automation.notifications import sign, verify
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
@@ -137,7 +137,7 @@ def later(seconds: float):
 # --- the test ---------------------------------------------------------------------
 
 
-def test_a_failing_script_sends_one_email_and_one_signed_webhook(synced, alice, broker, receiver):
+def test_a_failing_script_sends_one_email_and_one_signed_http_post(synced, alice, broker, receiver):
     rule("mail", script="fails", target="ops@example.com, oncall@example.com")
     hook = rule("hook", script="fails", channel="webhook", target=receiver.url, secret=SECRET)
 
@@ -410,7 +410,7 @@ def test_a_receiver_that_is_down_is_retried_then_failed(synced, alice, broker, s
     "target",
     ["ftp://example.com/hook", "file:///etc/passwd", "example.com/hook", "http:///nohost"],
 )
-def test_a_webhook_target_that_is_not_an_http_url_is_refused(synced, alice, broker, target):
+def test_an_http_target_that_is_not_an_http_url_is_refused(synced, alice, broker, target):
     rule("hook", script="fails", channel="webhook", target=target)
     run("fails", alice)
     assert deliver_due() == 1
@@ -446,11 +446,11 @@ def test_two_delivery_passes_at_once_never_send_twice(synced, alice, broker, mon
     run("fails", alice)
     sent, inner = [], []
 
-    def sender(delivery):
+    def sender(row):
         # Another process passes while this one is sending: the row is taken.
         inner.append(deliver_due())
         inner.append(deliver_due(now=later(delivery.LEASE_SECONDS - 5)))
-        sent.append(delivery.pk)
+        sent.append(row.pk)
         return None
 
     monkeypatch.setitem(delivery.SENDERS, "email", sender)

@@ -28,7 +28,7 @@ class NotificationRuleForm(forms.ModelForm):
         required=False,
         strip=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-        help_text="Webhooks only: signs each body (HMAC-SHA256). Stored encrypted. "
+        help_text="HTTP only: signs each body (HMAC-SHA256). Stored encrypted. "
         "Empty keeps the current one.",
     )
     remove_signing_secret = forms.BooleanField(
@@ -52,7 +52,7 @@ class NotificationRuleForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        from .notifications import DeliveryRefused, email_addresses, webhook_url
+        from .delivery import DeliveryRefused, email_addresses, http_url
 
         data = super().clean()
         if not data.get("script") and not data.get("schedule"):
@@ -64,8 +64,8 @@ class NotificationRuleForm(forms.ModelForm):
         channel, target = data.get("channel"), data.get("target")
         if channel and target:
             try:
-                if channel == Channel.WEBHOOK:
-                    data["target"] = webhook_url(target)
+                if channel == Channel.HTTP:
+                    data["target"] = http_url(target)
                 else:
                     email_addresses(target)
             except DeliveryRefused as exc:

@@ -1,4 +1,4 @@
-"""Schedules, webhook triggers, notification rules and their deliveries."""
+"""Schedules, incoming webhooks, notification rules and their deliveries."""
 
 from __future__ import annotations
 
@@ -85,9 +85,11 @@ class Schedule(models.Model):
 
 
 class WebhookTrigger(models.Model):
-    """A secret URL, ``POST /api/hooks/<key>/``, that runs a script.
+    """An incoming webhook: a secret URL, ``POST /api/hooks/<key>/``, that runs a script.
 
-    Only the key's SHA-256 is stored; the URL is shown once, when it is made.
+    Only the key's SHA-256 is stored; the URL is shown once, when it is made. The class
+    keeps its first name: its table, its admin URLs and the audit log's ``target_type``
+    (``webhooktrigger``) are derived from it.
     """
 
     name = models.CharField(max_length=200)
@@ -125,6 +127,7 @@ class WebhookTrigger(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "incoming webhook"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -132,7 +135,9 @@ class WebhookTrigger(models.Model):
 
 class Channel(models.TextChoices):
     EMAIL = "email", "email"
-    WEBHOOK = "webhook", "outgoing webhook (JSON, HMAC-signed)"
+    # The stored value is "webhook": rules and deliveries hold it, and it is what the
+    # admin posts. The code calls the channel what it is, a signed JSON POST.
+    HTTP = "webhook", "HTTP POST (JSON, HMAC-signed)"
 
 
 class NotificationRule(models.Model):
@@ -164,10 +169,13 @@ class NotificationRule(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
     target = models.CharField(
-        max_length=2000, help_text="Email addresses, comma-separated; or the webhook's URL."
+        max_length=2000, help_text="Email addresses, comma-separated; or the URL to POST to."
     )
     signing_secret = models.TextField(
-        blank=True, default="", editable=False, help_text="Encrypted; signs webhook bodies."
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Encrypted; signs the bodies sent over HTTP.",
     )
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -218,12 +218,12 @@ def _note(schedule_id: int, message: str, skipped: int = 0) -> None:
 def _deliver_forever(stop: Event, interval: float) -> None:
     from django.db import close_old_connections
 
-    from . import notifications
+    from . import delivery
 
     while not stop.is_set():
         close_old_connections()
         try:
-            notifications.deliver_due()
+            delivery.deliver_due()
         except Exception:
             log.exception("sending notifications failed; trying again in %s s", interval)
         stop.wait(interval)
@@ -232,32 +232,22 @@ def _deliver_forever(stop: Event, interval: float) -> None:
 def serve(stop: Event, interval: float, holder: str, once: bool = False) -> None:
     """The scheduler process: fire due schedules and send due notifications, while this
     process holds the scheduler lease; stand by while another one does."""
-    from django.db import close_old_connections
-
     from scriptdeck.executions import leases
 
-    active = None
-    lease_seconds = max(interval * 6, 3.0)
     # Deliveries run beside the schedules, so a slow mail server never delays a tick.
     # Each delivery is claimed by a conditional UPDATE: any number of senders is safe.
     sender = Thread(
         target=_deliver_forever, args=(stop, max(interval, 0.5)), name="notify", daemon=True
     )
     sender.start()
-    while True:
-        close_old_connections()
-        try:
-            holding = leases.acquire("scheduler", holder, lease_seconds)
-            if holding != active:
-                active = holding
-                log.info("scheduler %s is %s", holder, "active" if holding else "standing by")
-            if holding:
-                run_due()
-        except Exception:
-            log.exception("scheduler pass failed; trying again in %s s", interval)
-        if once or stop.wait(interval):
-            try:
-                leases.release("scheduler", holder)
-            except Exception:
-                log.warning("could not release the scheduler lease; it lapses by itself")
-            return
+    leases.run_leased(
+        "scheduler",
+        holder,
+        work=run_due,
+        stop=stop,
+        interval=interval,
+        lease_seconds=max(interval * 6, 3.0),
+        log=log,
+        failure="scheduler pass failed",
+        once=once,
+    )
