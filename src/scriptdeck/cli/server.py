@@ -129,7 +129,6 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
     import logging
 
     from django.conf import settings
-    from django.db import close_old_connections
 
     from scriptdeck.executions import leases
     from scriptdeck.executions.retention import purge
@@ -140,43 +139,38 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     interval = args.interval or settings.SCRIPTDECK_SWEEP_INTERVAL
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    active = None
     next_purge = 0.0
-    while True:
-        close_old_connections()
-        try:
-            # One sweeper sweeps at a time; the others stand by and take over when its
-            # lease lapses (it stopped renewing for three intervals).
-            holding = leases.acquire("sweeper", me, interval * 3)
-            if holding != active:
-                active = holding
-                log.info("sweeper %s is %s", me, "active" if holding else "standing by")
-            if not holding:
-                if args.once or stop.wait(interval):
-                    return 0
-                continue
-            report = sweep()
-            if settings.SCRIPTDECK_RETENTION_DAYS > 0 and time.monotonic() >= next_purge:
-                next_purge = time.monotonic() + 3600
-                purged = purge(timedelta(days=settings.SCRIPTDECK_RETENTION_DAYS))
-                if purged.executions:
-                    log.info("retention: purged %s", purged.summary())
-            if report:
-                log.info(
-                    "sweep: dispatched %s, still pending %s, worker lost %s",
-                    report.dispatched,
-                    report.still_pending,
-                    report.lost,
-                )
-        except Exception:
-            log.exception("sweep failed; trying again in %s s", interval)
-        if args.once or stop.wait(interval):
-            try:
-                leases.release("sweeper", me)
-            except Exception:
-                log.warning("could not release the sweeper lease; it lapses by itself")
-            return 0
+
+    def sweep_once() -> None:
+        nonlocal next_purge
+        report = sweep()
+        if settings.SCRIPTDECK_RETENTION_DAYS > 0 and time.monotonic() >= next_purge:
+            next_purge = time.monotonic() + 3600
+            purged = purge(timedelta(days=settings.SCRIPTDECK_RETENTION_DAYS))
+            if purged.executions:
+                log.info("retention: purged %s", purged.summary())
+        if report:
+            log.info(
+                "sweep: dispatched %s, still pending %s, worker lost %s",
+                report.dispatched,
+                report.still_pending,
+                report.lost,
+            )
+
+    # One sweeper sweeps at a time; the others stand by and take over when its lease
+    # lapses (it stopped renewing for three intervals).
+    leases.run_leased(
+        "sweeper",
+        f"{socket.gethostname()}:{os.getpid()}",
+        work=sweep_once,
+        stop=stop,
+        interval=interval,
+        lease_seconds=interval * 3,
+        log=log,
+        failure="sweep failed",
+        once=args.once,
+    )
+    return 0
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
