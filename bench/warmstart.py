@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from scriptdeck.compat import sdk_pythonpath  # noqa: E402
-from scriptdeck.runner import RunSpec, build_environment, command_for, forkserver, run  # noqa: E402
+from scriptdeck.runner import RunSpec, build_environment, command_for, forkclient, run  # noqa: E402
 
 SCRIPT = """\
 from scriptdeck.sdk import ScriptBase
@@ -120,7 +120,7 @@ def main() -> None:
         warm_rate = throughput(script, True, threads=4, each=runs // 4)
         print(f"throughput, 4 at once: cold {cold_rate:.1f}/s, warm {warm_rate:.1f}/s, "
               f"warm / cold {warm_rate / cold_rate:.1f} x")  # fmt: skip
-    forkserver.shutdown()
+    forkclient.shutdown()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Run one script's process tree: spawn → stream → limit → measure → parse.
 
 No Django, no Celery: a worker hands in a :class:`RunSpec` and a :class:`Sink`, and
-gets an :class:`Outcome` back.
+gets an :class:`Outcome` back. Starting the launcher is :mod:`.spawn`'s; what the end means
+(the launcher's report, the result, the verdict) is :mod:`.outcome`'s.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ import fcntl
 import os
 import selectors
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import forkserver
+from . import forkclient
 from .capture import HeadTailBuffer
+from .outcome import Outcome, Reason, apply_launcher_report, judge, read_report, read_result
 from .process_tree import (
     RUN_MARKER_VARIABLE,
     ProcEntry,
@@ -29,14 +28,13 @@ from .process_tree import (
     become_subreaper,
     nothing_else_left,
 )
-from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
+from .spawn import HowStarted, Process, spawn
 from .spec import RunSpec
 
 # Reads of up to 1 MiB from pipes enlarged to 1 MiB (Linux's default pipe-max-size): a
 # script writing fast costs 16 times fewer reads, loop turns and output chunks.
 READ_SIZE = 1024 * 1024
 PIPE_SIZE = 1024 * 1024
-LAUNCHER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "launcher.py")
 TICK = 0.2
 FIRST_SAMPLE = 0.05
 
@@ -68,50 +66,6 @@ class Sink:
         return False
 
 
-class Reason:
-    EXIT_CODE = "exit_code"
-    SIGNAL = "signal"
-    TIMEOUT = "timeout"
-    SCRIPT_ERROR = "script_error"
-    SPAWN_FAILED = "spawn_failed"
-    RESULT_INVALID = "result_invalid"
-    CANCELLED = "cancelled"
-
-
-@dataclass
-class Outcome:
-    succeeded: bool
-    failure_reason: str | None = None
-    error_message: str = ""
-    exit_code: int | None = None
-    signal: int | None = None
-    pid: int | None = None
-    started_at: datetime | None = None
-    completed_at: datetime | None = None
-    wall_time: float = 0.0
-    cpu_user: float = 0.0
-    cpu_system: float = 0.0
-    maxrss_bytes: int = 0
-    tree_peak_rss_bytes: int = 0
-    stdout: str = ""
-    stderr: str = ""
-    stdout_bytes: int = 0
-    stderr_bytes: int = 0
-    stdout_dropped: int = 0
-    stderr_dropped: int = 0
-    result: Any = None
-    result_source: str | None = None
-    timed_out: bool = False
-    cancelled: bool = False
-    leftover_processes: int = 0
-    details: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def peak_rss_bytes(self) -> int:
-        """Peak memory of the script: the larger of wait4's figure and the sampled tree sum."""
-        return max(self.maxrss_bytes, self.tree_peak_rss_bytes)
-
-
 def _enlarge_pipe(fd: int) -> None:
     """Give the pipe PIPE_SIZE bytes of buffer where the system allows it (Linux)."""
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
@@ -123,13 +77,6 @@ def _enlarge_pipe(fd: int) -> None:
         pass
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 class _Run:
     def __init__(self, spec: RunSpec, sink: Sink) -> None:
         self.spec = spec
@@ -137,10 +84,8 @@ class _Run:
         self.out = HeadTailBuffer(spec.output_limit)
         self.err = HeadTailBuffer(spec.output_limit)
         self.marker = uuid.uuid4().hex
-        self.proc: subprocess.Popen[bytes] | forkserver.WarmProcess | None = None
-        self.start = "cold"
-        self.launcher = "process"
-        self.preload_failed: dict[str, str] = {}
+        self.proc: Process | None = None
+        self.how = HowStarted()
         self.tree: ProcessTree | None = None
         self.status: int | None = None
         self.rusage: Any = None
@@ -158,69 +103,10 @@ class _Run:
     def spawn(self) -> None:
         env = dict(self.spec.env)
         env[RUN_MARKER_VARIABLE] = self.marker
-        if self.spec.warm_start:
-            try:
-                self.spawn_warm(env)
-                return
-            except forkserver.ForkServerError as exc:
-                self.start = f"cold (warm start failed: {exc})"
-        if self.spec.exec_server:
-            try:
-                self.spawn_through(forkserver.start_exec(self.spec.argv, self.spec.cwd, env))
-                self.launcher = "exec server"
-                return
-            except forkserver.ForkServerError as exc:
-                self.launcher = f"process (exec server failed: {exc})"
-        report_read, report_write = os.pipe()
-        try:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-I",
-                    "-S",
-                    LAUNCHER,
-                    str(report_write),
-                    str(os.getpid()),
-                    *self.spec.argv,
-                ],
-                cwd=self.spec.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                start_new_session=True,
-                close_fds=True,
-                pass_fds=(report_write,),
-            )
-        except BaseException:
-            os.close(report_read)
-            raise
-        finally:
-            os.close(report_write)
-        self.report_fd = report_read
+        self.proc, self.report_fd = spawn(self.spec, env, self.how)
         with _active_lock:
             _active_roots.add(self.proc.pid)
         self.tree = ProcessTree(self.proc.pid, self.marker)
-
-    def spawn_warm(self, env: dict[str, str]) -> None:
-        """Fork the script from the warm server: same launcher role, same pipes, same report."""
-        started = forkserver.start(self.spec.argv, self.spec.cwd, env, tuple(self.spec.preload))
-        server = started[2]
-        self.spawn_through(started)
-        self.start = "warm"
-        self.launcher = "warm server"
-        self.preload_failed = {
-            name: why for name, why in server.preload_failed.items() if name in self.spec.preload
-        }
-
-    def spawn_through(self, started: tuple[forkserver.WarmProcess, int, Any]) -> None:
-        """Take over a run a fork server started: its launcher, pipes and report fd."""
-        proc, report_read, _ = started
-        self.proc = proc
-        self.report_fd = report_read
-        with _active_lock:
-            _active_roots.add(proc.pid)
-        self.tree = ProcessTree(proc.pid, self.marker)
 
     def poll_exit(self) -> bool:
         assert self.proc is not None
@@ -351,7 +237,7 @@ class _Run:
                 time.sleep(0.01)
         with _active_lock:
             expected = set(_active_roots)
-        if nothing_else_left(expected | forkserver.server_pids()):
+        if nothing_else_left(expected | forkclient.server_pids()):
             return 0  # the common case, told without reading every process's /proc entry
         left = self.tree.end_all(self.spec.cleanup_grace, already_terminated=self.soft_fired)
         self.leftovers += left
@@ -390,152 +276,19 @@ class _Run:
             cancelled=self.cancel_started is not None,
             leftover_processes=self.leftovers,
         )
-        outcome.details["start"] = self.start
-        outcome.details["launcher"] = self.launcher
-        if self.preload_failed:  # the script imported them itself, if it could
-            outcome.details["preload_failed"] = self.preload_failed
-        self.apply_launcher_report(outcome)
+        outcome.details["start"] = self.how.start
+        outcome.details["launcher"] = self.how.launcher
+        if self.how.preload_failed:  # the script imported them itself, if it could
+            outcome.details["preload_failed"] = self.how.preload_failed
+        fd, self.report_fd = self.report_fd, None
+        apply_launcher_report(outcome, read_report(fd) if fd is not None else "")
         if outcome.failure_reason == Reason.SPAWN_FAILED:
             return outcome
-        self.read_result(outcome)
-        self.judge(outcome)
+        read_result(outcome, self.spec, stdout_complete=not self.out.truncated)
+        judge(outcome, self.spec, self.out, self.err, self.cancel_signals, self.hard_fired)
         if not outcome.succeeded and isinstance(outcome.result, dict):
             outcome.result.setdefault("status", "error")  # never a failed run that says success
         return outcome
-
-    def read_launcher_report(self) -> str:
-        if self.report_fd is None:
-            return ""
-        chunks = []
-        os.set_blocking(self.report_fd, False)
-        try:
-            while True:
-                try:
-                    data = os.read(self.report_fd, 4096)
-                except BlockingIOError:
-                    break
-                if not data:
-                    break
-                chunks.append(data)
-        finally:
-            os.close(self.report_fd)
-            self.report_fd = None
-        return b"".join(chunks).decode("utf-8", errors="replace")
-
-    def apply_launcher_report(self, outcome: Outcome) -> None:
-        """The script's own rusage, as its launcher measured it.
-
-        Without a report (the launcher was killed with the group) peak memory comes from
-        the samples alone, and CPU from our wait4 of the launcher.
-        """
-        outcome.maxrss_bytes = 0
-        for line in self.read_launcher_report().splitlines():
-            if line.startswith("E "):
-                outcome.failure_reason = Reason.SPAWN_FAILED
-                outcome.error_message = f"Could not start the script: {line[2:].strip()}."
-                outcome.exit_code = outcome.signal = None
-                return
-            parts = line.split()
-            if len(parts) == 4:
-                outcome.maxrss_bytes = int(parts[0]) * 1024
-                outcome.cpu_user, outcome.cpu_system = float(parts[1]), float(parts[2])
-                outcome.pid = int(parts[3])
-                outcome.details["measured_by"] = "launcher"
-
-    def read_result(self, outcome: Outcome) -> None:
-        try:
-            written, value = read_result_file(self.spec.result_file)
-        except ResultFileError as exc:
-            outcome.details["result_file_error"] = str(exc)
-            written, value = False, None
-        if written:
-            outcome.result, outcome.result_source = value, "file"
-        else:
-            parsed = parse_stdout(outcome.stdout, outcome.stderr, complete=not self.out.truncated)
-            outcome.result, outcome.result_source = parsed, "stdout"
-        clean_exit = outcome.exit_code == 0 and not outcome.signal and not outcome.cancelled
-        outcome.result = with_defaults(
-            outcome.result,
-            self.spec.script_name,
-            outcome.completed_at,
-            status="success" if clean_exit else None,
-        )
-
-    def tails(self) -> str:
-        return (
-            f"STDERR (last lines):\n{self.err.last_lines()}\n"
-            f"STDOUT (last lines):\n{self.out.last_lines()}"
-        )
-
-    def judge(self, outcome: Outcome) -> None:
-        spec = self.spec
-        if outcome.cancelled:
-            outcome.failure_reason = Reason.CANCELLED
-            signals = ", then ".join(self.cancel_signals)
-            outcome.details["cancel_signals"] = list(self.cancel_signals)
-            outcome.error_message = (
-                f"Cancelled after {outcome.wall_time:.1f} s: {signals} sent to its process tree."
-            )
-            if outcome.leftover_processes:
-                outcome.error_message += (
-                    f" {outcome.leftover_processes} process(es) it left behind were ended."
-                )
-            return
-        if outcome.timed_out:
-            message = (
-                "脚本执行超时 — timed out: exceeded the soft time limit of "
-                f"{spec.soft_time_limit:g} s; SIGTERM was sent to its process group"
-            )
-            if self.hard_fired:
-                message += f", then SIGKILL at the hard limit of {spec.time_limit:g} s"
-            outcome.failure_reason = Reason.TIMEOUT
-            outcome.error_message = message + ".\n" + self.tails()
-            return
-        error_result = reports_error(outcome.result)
-        if outcome.signal is not None:
-            name = _signal_name(outcome.signal)
-            outcome.failure_reason = Reason.SIGNAL
-            outcome.error_message = f"The script was killed by {name} ({outcome.signal}).\n" + (
-                self.tails()
-            )
-            if outcome.signal == signal.SIGKILL:
-                outcome.error_message = (
-                    "The script was killed by SIGKILL (9), often the kernel's out-of-memory "
-                    "killer.\n" + self.tails()
-                )
-            return
-        if outcome.exit_code != 0:
-            if error_result:
-                outcome.failure_reason = Reason.SCRIPT_ERROR
-                outcome.error_message = (
-                    f"{outcome.result.get('message', '')} (exit code {outcome.exit_code})"
-                ).strip()
-            else:
-                outcome.failure_reason = Reason.EXIT_CODE
-                outcome.error_message = (
-                    f"脚本执行失败 (返回码: {outcome.exit_code}) — the script exited with code "
-                    f"{outcome.exit_code}.\n" + self.tails()
-                )
-                if outcome.result_source == "stdout" and _is_text_result(outcome.result):
-                    outcome.result = None
-            return
-        if "result_file_error" in outcome.details:
-            outcome.failure_reason = Reason.RESULT_INVALID
-            outcome.error_message = (
-                f"The script wrote SCRIPT_RESULT_FILE, but {outcome.details['result_file_error']}."
-            )
-            return
-        if error_result:
-            outcome.failure_reason = Reason.SCRIPT_ERROR
-            outcome.error_message = str(
-                outcome.result.get("message") or "The script reported an error."
-            )
-            return
-        outcome.succeeded = True
-
-
-def _is_text_result(result: Any) -> bool:
-    return isinstance(result, dict) and result.get("type") == "text" and "content" in result
 
 
 def _reap_stray_zombies(table: dict[int, ProcEntry]) -> None:
@@ -550,7 +303,7 @@ def _reap_stray_zombies(table: dict[int, ProcEntry]) -> None:
         if entry.ppid != me or entry.state != "Z":
             continue
         if servers is None:  # reaped by their own Popen, which reports how they died
-            servers = forkserver.server_pids()
+            servers = forkclient.server_pids()
         with _active_lock:
             if pid in _active_roots or pid in servers:
                 continue
@@ -581,7 +334,7 @@ def run(spec: RunSpec, sink: Sink | None = None) -> Outcome:
             error_message=f"Could not start {spec.argv[0]!r}: {exc.strerror or exc}.",
             started_at=started_at,
             completed_at=datetime.now().astimezone(),
-            details={"start": runner.start},
+            details={"start": runner.how.start},
         )
     assert runner.proc is not None
     try:
