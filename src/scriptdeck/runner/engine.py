@@ -56,7 +56,7 @@ class Sink:
         """A resource sample of the whole process tree."""
 
     def on_heartbeat(self) -> None:
-        """Called every ``heartbeat_interval`` while the script runs."""
+        """Called every ``heartbeat_interval`` while the run lasts, cleanup included."""
 
     def on_tick(self) -> None:
         """Called at least every 0.2 s while the run lasts (flush batches here)."""

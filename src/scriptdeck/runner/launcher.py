@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 
-FORWARDED_DEFAULTS = ("SIGPIPE", "SIGXFSZ", "SIGXFZ")
+FORWARDED_DEFAULTS = ("SIGPIPE", "SIGXFSZ")
 
 
 PR_SET_PDEATHSIG = 1

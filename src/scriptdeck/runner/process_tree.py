@@ -69,7 +69,8 @@ def proc_table() -> dict[int, ProcEntry]:
     """{pid: (parent pid, state, start ticks)} for every process, one pass over /proc.
 
     A third of the CPU of psutil's ``_ppid_map`` (raw ``os.read``, no file objects), which
-    matters because a worker scans once a run whatever the number of processes on the machine.
+    matters because every sample of every run scans it, whatever the number of processes on
+    the machine.
     """
     table: dict[int, ProcEntry] = {}
     if not _HAVE_PROC:
