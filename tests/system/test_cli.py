@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -58,3 +59,16 @@ def test_purge_refuses_a_bad_age_and_counts_in_a_dry_run(tmp_path: Path):
     dry = scriptdeck(env, "purge", "--older-than", "90d", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.startswith("would purge 0 executions")
+
+
+def test_sweeper_and_scheduler_take_the_lease_and_release_it_when_they_stop(tmp_path: Path):
+    env = server_env(tmp_path / "home", tmp_path)
+    assert scriptdeck(env, "manage", "migrate", "--verbosity", "0").returncode == 0
+    for command in ("sweeper", "scheduler"):
+        # A lease of half an hour: a second process is active only if the first released it.
+        for _ in range(2):
+            result = scriptdeck(env, command, "--once", "--interval", "600")
+            assert result.returncode == 0, result.stderr
+            output = result.stdout + result.stderr
+            assert re.search(rf"{command} \S+:\d+ is active", output), output
+            assert "standing by" not in output and "Traceback" not in output
