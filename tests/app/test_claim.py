@@ -16,6 +16,7 @@ from django.db import connections, transaction
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
 from scriptdeck.executions.models import ResultRecord, Status, TaskExecution
+from scriptdeck.executions.services.storable import jsonable
 from scriptdeck.worker.execute import execute
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,7 +81,7 @@ def test_the_result_record_holds_what_the_row_stores(synced, alice, broker):
 
 def test_a_plain_result_is_stored_as_it_is_and_nul_characters_are_replaced():
     big = {"type": "text", "content": "x" * 1_000_000, "items": [1, 2.5, None, True]}
-    assert services._jsonable(big) is big  # no copy of a big text result
+    assert jsonable(big) is big  # no copy of a big text result
     odd = {"a\x00": ["b\x00", (1, 2)], "when": Status.SUCCESS}
-    assert services._jsonable(odd) == {"a\ufffd": ["b\ufffd", [1, 2]], "when": "SUCCESS"}
-    assert services._jsonable({1: "one"}) == {"1": "one"}
+    assert jsonable(odd) == {"a\ufffd": ["b\ufffd", [1, 2]], "when": "SUCCESS"}
+    assert jsonable({1: "one"}) == {"1": "one"}

@@ -9,6 +9,7 @@ from django.utils import timezone
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.worker import sweeper
 
 
 def test_a_refused_broker_still_answers_202_and_keeps_the_execution_pending(
@@ -39,10 +40,10 @@ def test_the_sweeper_dispatches_what_the_broker_never_got_exactly_once(
         created_at=timezone.now() - timedelta(seconds=30)
     )
     settings.SCRIPTDECK_DISPATCH_GRACE = 10
-    report = services.sweep()
+    report = sweeper.sweep()
     assert report.dispatched == [stranded.pk]
     assert [m["args"] for m in broker] == [[stranded.pk]]
-    assert services.sweep().dispatched == []  # sent once; fresh one is within its grace
+    assert sweeper.sweep().dispatched == []  # sent once; fresh one is within its grace
     assert len(broker) == 1
     stranded.refresh_from_db()
     assert stranded.dispatched_at is not None
@@ -60,7 +61,7 @@ def test_the_sweeper_keeps_pending_what_the_broker_still_refuses(
     TaskExecution.objects.filter(pk=execution.pk).update(
         created_at=timezone.now() - timedelta(seconds=5)
     )
-    report = services.sweep()
+    report = sweeper.sweep()
     assert report.still_pending == [execution.pk]
     execution.refresh_from_db()
     assert execution.status == Status.PENDING and execution.dispatched_at is None
@@ -78,7 +79,7 @@ def test_a_run_whose_worker_stopped_heartbeating_ends_as_worker_lost(
     TaskExecution.objects.filter(pk=lost.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=61)
     )
-    report = services.sweep()
+    report = sweeper.sweep()
     assert report.lost == [lost.pk]
     lost.refresh_from_db()
     alive.refresh_from_db()

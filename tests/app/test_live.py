@@ -12,6 +12,7 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
 from scriptdeck.executions.models import EventKind, ExecutionEvent, Status, TaskExecution
+from scriptdeck.worker import sweeper
 from scriptdeck.worker.execute import execute
 
 from .conftest import write_script
@@ -273,7 +274,7 @@ def test_a_lost_message_of_a_limited_script_is_sent_again_and_frees_the_slot(
     TaskExecution.objects.filter(pk=lost.pk).update(
         dispatched_at=timezone.now() - timedelta(seconds=settings.SCRIPTDECK_REDISPATCH_AFTER + 1)
     )
-    services.sweep()
+    sweeper.sweep()
     assert [m["args"] for m in broker] == [[lost.pk], [lost.pk]]
     with django_capture_on_commit_callbacks(execute=True):
         assert execute(lost.pk) == "finished"

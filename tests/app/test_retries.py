@@ -9,6 +9,7 @@ from django.utils import timezone
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.worker import sweeper
 from scriptdeck.worker.execute import execute
 
 
@@ -54,16 +55,16 @@ def test_a_chosen_exit_code_is_retried_with_backoff_up_to_the_limit(
     TaskExecution.objects.filter(pk=second.pk).update(
         created_at=timezone.now() - timedelta(seconds=5)
     )
-    assert second.pk not in services.sweep().dispatched
+    assert second.pk not in sweeper.sweep().dispatched
     TaskExecution.objects.filter(pk=second.pk).update(dispatch_after=timezone.now())
-    assert second.pk in services.sweep().dispatched
+    assert second.pk in sweeper.sweep().dispatched
     execute(second.pk)
     third = attempts(first)[2]
     assert third.attempt == 3
     wait = (third.dispatch_after - timezone.now()).total_seconds()
     assert 15 < wait <= 24  # doubled
     TaskExecution.objects.filter(pk=third.pk).update(dispatch_after=timezone.now())
-    services.sweep()
+    sweeper.sweep()
     execute(third.pk)
     assert [a.status for a in attempts(first)] == [Status.FAILURE] * 3  # limit reached
 
@@ -77,7 +78,7 @@ def test_a_spawn_failure_is_retried_when_the_policy_says_so(synced, alice, broke
     assert first.failure_reason == "spawn_failed"
     settings.SCRIPTDECK_PYTHON = ""
     second = attempts(first)[1]
-    services.sweep()
+    sweeper.sweep()
     execute(second.pk)
     second.refresh_from_db()
     assert second.status == Status.SUCCESS, second.error_message
@@ -90,8 +91,8 @@ def test_a_lost_worker_reruns_once_when_the_script_opts_in(synced, alice, broker
     TaskExecution.objects.filter(pk=execution.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=120)
     )
-    services.sweep()
-    services.sweep()  # a second sweep must not add a second rerun
+    sweeper.sweep()
+    sweeper.sweep()  # a second sweep must not add a second rerun
     chain = attempts(execution)
     assert [(a.status, a.failure_reason) for a in chain] == [
         (Status.FAILURE, "worker_lost"),
@@ -108,7 +109,7 @@ def test_a_lost_worker_reruns_once_when_the_script_opts_in(synced, alice, broker
     TaskExecution.objects.filter(pk=rerun.pk).update(
         heartbeat_at=timezone.now() - timedelta(seconds=120)
     )
-    services.sweep()
+    sweeper.sweep()
     assert len(attempts(execution)) == 2
 
 
@@ -120,7 +121,7 @@ def test_the_compat_result_follows_a_retry_to_its_last_attempt(synced, alice, al
     assert answer.data["ready"] is False
     second = attempts(first)[1]
     assert answer.data["execution_id"] == second.pk
-    services.sweep()
+    sweeper.sweep()
     execute(second.pk)
     answer = alice_client.get("/myapp/api/script-task-result/", {"task_id": str(first.task_id)})
     assert answer.data["ready"] is True and answer.data["status"] == "FAILURE"

@@ -91,7 +91,7 @@ def test_outsiders_get_the_same_404_as_for_a_missing_run(synced, alice, bob, bro
 def test_a_runs_changes_are_announced_and_only_its_end_as_the_end(
     synced, alice, broker, monkeypatch
 ):
-    from scriptdeck.executions import changes as announcements
+    from scriptdeck.executions import announcements
 
     said: list[tuple[int, bool]] = []
     monkeypatch.setattr(announcements, "announce", lambda pk, ended=False: said.append((pk, ended)))

@@ -1,6 +1,6 @@
 """Hearing that an execution changed, in the web server: one ``LISTEN`` per event loop.
 
-The worker announces every change of an execution (``executions/changes.py``: started, a
+The worker announces every change of an execution (``executions/announcements.py``: started, a
 batch of output, a cancel request, the end) with a PostgreSQL ``NOTIFY`` delivered at
 commit. This module keeps one connection per event loop listening on that channel and
 wakes whoever watches that execution: the SSE feed (one per execution and web process)
@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 
-from scriptdeck.executions.changes import CHANNEL, ENDED
+from scriptdeck.executions.announcements import CHANNEL, ENDED
 
 log = logging.getLogger(__name__)
 

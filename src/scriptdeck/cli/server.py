@@ -110,9 +110,9 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from scriptdeck.automation.webhooks import RedactHookKeys
+    from scriptdeck.automation.webhooks import RedactWebhookKeys
 
-    logging.getLogger("uvicorn.access").addFilter(RedactHookKeys())
+    logging.getLogger("uvicorn.access").addFilter(RedactWebhookKeys())
     uvicorn.run(
         "scriptdeck.asgi:application",
         host=args.host,
@@ -132,7 +132,7 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
 
     from scriptdeck.executions import leases
     from scriptdeck.executions.retention import purge
-    from scriptdeck.executions.services import sweep
+    from scriptdeck.worker.sweeper import sweep
 
     log = logging.getLogger("scriptdeck.sweeper")
     stop = threading.Event()

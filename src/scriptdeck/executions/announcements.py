@@ -2,7 +2,7 @@
 
 On PostgreSQL a change is a ``NOTIFY scriptdeck_execution, '<id>'`` sent in the transaction
 that makes it, so listeners hear of it exactly when it becomes visible (at commit) and
-never of a change that was rolled back. The web servers listen (``api/changes.py``) and wake
+never of a change that was rolled back. The web servers listen (``api/listener.py``) and wake
 the SSE feeds and the waiting requests of that execution at once. On other databases
 nothing is sent and the listeners poll; the database stays the only source of truth either
 way: a notification only says "read again now".

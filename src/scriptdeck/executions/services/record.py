@@ -1,0 +1,34 @@
+"""The result record a successful run leaves, in the older system's shape and words."""
+
+from __future__ import annotations
+
+import json
+
+from django.utils import timezone
+
+from ..models import ResultRecord, TaskExecution
+
+RESULT_FILE_SUFFIX = "_执行结果_"
+SYSTEM_DIRECTOR = "系统自动"
+
+
+def write_result_record(execution: TaskExecution) -> ResultRecord:
+    result = execution.result
+    description = execution.script.description if execution.script else ""
+    task_id = str(execution.task_id)
+    return ResultRecord.objects.create(
+        execution=execution,
+        scandevresult_filename=f"{execution.script_name}{RESULT_FILE_SUFFIX}{task_id[:8]}.json",
+        scandevresult_time=execution.completed_at or timezone.now(),
+        director=SYSTEM_DIRECTOR,
+        remark=f"脚本执行结果 - {description or execution.script_name}",
+        scandevresult_content=json.dumps(result, ensure_ascii=False, indent=2),
+        status="0",
+        result_type="script",
+        script_name=execution.script_name,
+        task_id=task_id,
+        page_context=execution.page_context,
+        execution_time=execution.execution_time,
+        script_output=str(result.get("message", "")) if isinstance(result, dict) else "",
+        error_message=None,
+    )
