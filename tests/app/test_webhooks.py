@@ -1,4 +1,4 @@
-"""Webhook triggers: ``POST /api/hooks/<key>/`` runs a script as the hook's owner.
+"""Incoming webhooks: ``POST /api/hooks/<key>/`` runs a script as the webhook's owner.
 
 The synchronous mode (``?wait=N``) needs a run to happen while the view waits. These tests
 replace only the broker: what would be sent is run at once in a thread (``execute``, the
@@ -75,7 +75,7 @@ def deploy(synced, scripts_dir) -> Script:
 
 @pytest.fixture
 def hook_and_key(deploy, alice) -> tuple[WebhookTrigger, str]:
-    return webhooks.create_hook(
+    return webhooks.create(
         "deploy prod",
         deploy,
         alice,
@@ -120,7 +120,7 @@ def test_secret_fixed_parameters_are_stored_masked_and_encrypted(hook_and_key):
 
 def test_a_hook_that_may_not_wait_that_long_is_refused(deploy, alice):
     with pytest.raises(ValidationError) as caught:
-        webhooks.create_hook("too patient", deploy, alice, max_wait=301)
+        webhooks.create("too patient", deploy, alice, max_wait=301)
     assert "max_wait" in caught.value.message_dict
     assert not WebhookTrigger.objects.exists()
 
@@ -157,7 +157,7 @@ def test_an_owner_who_lost_the_run_permission_gets_404_and_the_log_says_why(
     _, key = hook_and_key
     alice.groups.remove(runners)
     ScriptGrant.objects.create(user=alice, script=None, level=Level.VIEW)  # view is not enough
-    with caplog.at_level("WARNING", logger="scriptdeck.api.hooks"):
+    with caplog.at_level("WARNING", logger="scriptdeck.api.webhook_calls"):
         response = call(key, {"target": "web1"})
     assert response.status_code == 404
     assert response.json() == NOT_FOUND
@@ -224,7 +224,7 @@ def test_fixed_parameters_cannot_be_overridden_even_by_a_whitelisted_field(hook_
 
 
 def test_the_schemas_defaults_fill_in_what_neither_gives(deploy, alice, broker):
-    _, key = webhooks.create_hook("bare", deploy, alice, allowed_fields=["target"])
+    _, key = webhooks.create("bare", deploy, alice, allowed_fields=["target"])
     response = call(key, {"target": "web2"})
     assert response.status_code == 202
     execution = TaskExecution.objects.get(pk=response.json()["execution_id"])
@@ -265,7 +265,7 @@ def test_a_body_that_is_not_a_json_object_is_refused(hook_and_key, broker, raw):
 
 
 def test_an_empty_body_is_an_empty_object(deploy, alice, broker):
-    _, key = webhooks.create_hook("fixed", deploy, alice, parameters={"target": "all"})
+    _, key = webhooks.create("fixed", deploy, alice, parameters={"target": "all"})
     response = Client().post(url(key), "", content_type="application/json")
     assert response.status_code == 202, response.content
     execution = TaskExecution.objects.get(pk=response.json()["execution_id"])
@@ -299,9 +299,9 @@ def test_the_run_records_its_trigger_owner_and_address_and_the_hook_its_last_use
 
 
 def test_over_the_rate_limit_answers_429_with_retry_after(deploy, alice, broker):
-    hook, key = webhooks.create_hook("limited", deploy, alice, allowed_fields=["target"])
+    hook, key = webhooks.create("limited", deploy, alice, allowed_fields=["target"])
     WebhookTrigger.objects.filter(pk=hook.pk).update(rate_limit=2)
-    _, other_key = webhooks.create_hook("other", deploy, alice, allowed_fields=["target"])
+    _, other_key = webhooks.create("other", deploy, alice, allowed_fields=["target"])
     for _ in range(2):
         assert call(key, {"target": "a"}).status_code == 202
     refused = call(key, {"target": "a"})
@@ -318,7 +318,7 @@ def test_over_the_rate_limit_answers_429_with_retry_after(deploy, alice, broker)
 
 
 def test_retry_after_counts_down_to_when_the_oldest_run_leaves_the_window(deploy, alice, broker):
-    hook, key = webhooks.create_hook("once", deploy, alice, rate_limit=1, allowed_fields=["target"])
+    hook, key = webhooks.create("once", deploy, alice, rate_limit=1, allowed_fields=["target"])
     assert call(key, {"target": "a"}).status_code == 202
     execution = TaskExecution.objects.get()
     TaskExecution.objects.filter(pk=execution.pk).update(
@@ -338,7 +338,7 @@ def finish_in_thread(target, *args: object) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_calls_never_start_more_than_the_limit(deploy, alice, broker):
-    hook, _ = webhooks.create_hook("raced", deploy, alice, rate_limit=3, allowed_fields=["target"])
+    hook, _ = webhooks.create("raced", deploy, alice, rate_limit=3, allowed_fields=["target"])
     start = threading.Barrier(6)
     outcomes: list[str] = []
 
@@ -414,7 +414,7 @@ def test_with_wait_the_answer_is_the_runs_result(hook_and_key, inline_worker):
 
 @pytest.mark.django_db(transaction=True)
 def test_with_wait_a_failed_run_answers_its_error(synced, alice, inline_worker):
-    _, key = webhooks.create_hook("fails", Script.objects.get(name="fails"), alice)
+    _, key = webhooks.create("fails", Script.objects.get(name="fails"), alice)
     response = post_async(url(key, "?wait=20"), {})
     assert response.status_code == 200, response.content
     data = response.json()
@@ -430,7 +430,7 @@ def test_a_run_longer_than_the_wait_answers_202_with_its_current_status(
 ):
     write_script(scripts_dir, "slow.py", SLOW)
     script = Script.objects.create(name="slow", path="slow.py")
-    hook, key = webhooks.create_hook("slow", script, alice, max_wait=1)
+    hook, key = webhooks.create("slow", script, alice, max_wait=1)
     began = time.monotonic()
     response = post_async(url(key, "?wait=30"), {})  # held to the hook's max_wait: 1 s
     waited = time.monotonic() - began
@@ -449,7 +449,7 @@ def test_a_run_longer_than_the_wait_answers_202_with_its_current_status(
 
 
 def test_a_hook_that_never_waits_answers_at_once(deploy, alice, broker):
-    _, key = webhooks.create_hook(
+    _, key = webhooks.create(
         "fire and forget", deploy, alice, allowed_fields=["target"], max_wait=0
     )
     began = time.monotonic()

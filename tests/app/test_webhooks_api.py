@@ -1,4 +1,4 @@
-"""Managing webhook triggers over the API: made by who may run the script, shown once."""
+"""Managing incoming webhooks over the API: made by who may run the script, shown once."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from . import accounts, compat, events, hooks, schedules, stats, triggers, views
+from . import accounts, compat, events, schedules, stats, views, webhook_calls, webhooks
 from . import schema as _schema  # noqa: F401  (token authentication in the OpenAPI document)
 
 router = DefaultRouter()
@@ -14,7 +14,7 @@ router.register("workers", views.WorkerViewSet, basename="worker")
 router.register("tokens", accounts.ApiTokenViewSet, basename="token")
 router.register("audit", accounts.AuditEventViewSet, basename="audit")
 router.register("schedules", schedules.ScheduleViewSet, basename="schedule")
-router.register("webhooks", triggers.WebhookTriggerViewSet, basename="webhook")
+router.register("webhooks", webhooks.WebhookViewSet, basename="webhook")
 
 api_urlpatterns = [
     path("auth/token/", accounts.ObtainTokenView.as_view(), name="auth-token"),
@@ -25,7 +25,8 @@ api_urlpatterns = [
     path("stats/overview/", stats.OverviewView.as_view(), name="stats-overview"),
     path("executions/<int:pk>/events/", events.execution_events, name="execution-events"),
     path("executions/<int:pk>/wait/", events.execution_wait, name="execution-wait"),
-    path("hooks/<str:token>/", hooks.trigger, name="hook-trigger"),
+    # The call's path stays /api/hooks/: every webhook URL handed out carries it.
+    path("hooks/<str:token>/", webhook_calls.call, name="webhook-call"),
     path("", include(router.urls)),
 ]
 

@@ -1,17 +1,17 @@
-"""``POST /api/hooks/<key>/``: a webhook trigger runs its script (see automation/webhooks.py).
+"""``POST /api/hooks/<key>/``: an incoming webhook runs its script (see automation/webhooks.py).
 
 No session, no token: the key in the URL is the credential, so there is no CSRF to check
-either. An unknown key, a revoked hook, a hook whose owner may no longer run the script and
-a hook of a deactivated script all answer the same 404 (why is logged, never answered).
+either. An unknown key, a revoked webhook, a webhook whose owner may no longer run the script and
+a webhook of a deactivated script all answer the same 404 (why is logged, never answered).
 Refusals are logged with the key cut to its first 9 characters, and kept out of Django's
 own request log, which would log the whole URL (a proxy's or uvicorn's access log still
 does).
 
 Answers: 202 ``{execution_id, task_id, status, url}`` once the run is recorded; 400 naming
 the field for a body that is not a JSON object or parameters that do not fit the script's
-schema (nothing is recorded); 429 with ``Retry-After`` over the hook's rate limit.
+schema (nothing is recorded); 429 with ``Retry-After`` over the webhook's rate limit.
 
-``?wait=N``: wait up to N seconds (at most the hook's ``max_wait``; 0 never waits) for the
+``?wait=N``: wait up to N seconds (at most the webhook's ``max_wait``; 0 never waits) for the
 run to end, then answer 200 with ``{execution_id, task_id, status, success, result, error,
 execution_time, memory_usage, url}`` (the compat result route's fields); a run still going
 at the deadline answers the 202 above with its current status. A failed run that the
@@ -103,7 +103,7 @@ def _start(request: HttpRequest, token: str) -> HttpResponse | Started:
         body = read_body(request)
         wait = min(wait_seconds(request.GET.get("wait")), float(hook.max_wait))
         execution = webhooks.fire(hook, body, audit.client_ip(request))
-    except webhooks.HookUnavailable as exc:
+    except webhooks.WebhookUnavailable as exc:
         log.warning("webhook call answered 404: %s", exc)
         return _not_found()
     except webhooks.RateLimited as exc:
@@ -209,8 +209,8 @@ def _quiet(response: HttpResponse, token: str) -> HttpResponse:
 
 
 @csrf_exempt
-async def trigger(request: HttpRequest, token: str) -> HttpResponse:
-    """Run the hook's script; with ``?wait=N``, wait for its result (see the module)."""
+async def call(request: HttpRequest, token: str) -> HttpResponse:
+    """Run the webhook's script; with ``?wait=N``, wait for its result (see the module)."""
     if request.method != "POST":
         response = JsonResponse({"detail": f'Method "{request.method}" not allowed.'}, status=405)
         response["Allow"] = "POST"

@@ -1,4 +1,4 @@
-"""Webhook triggers over HTTP: made by someone who may run the script, the URL shown once."""
+"""Managing incoming webhooks over HTTP: made by who may run the script, the URL shown once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from scriptdeck.automation.models import WebhookTrigger
 from scriptdeck.catalog.models import Script
 
 
-class WebhookTriggerSerializer(serializers.ModelSerializer):
+class WebhookSerializer(serializers.ModelSerializer):
     owner = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     script = serializers.PrimaryKeyRelatedField(queryset=Script.objects.filter(is_active=True))
     allowed_fields = serializers.ListField(
@@ -57,7 +57,7 @@ class WebhookTriggerSerializer(serializers.ModelSerializer):
         key = self.context.get("key")
         if not key:
             return None
-        path = reverse("hook-trigger", kwargs={"token": key})
+        path = reverse("webhook-call", kwargs={"token": key})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
 
@@ -68,16 +68,16 @@ class WebhookTriggerSerializer(serializers.ModelSerializer):
         return script
 
 
-class WebhookTriggerViewSet(
+class WebhookViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Your webhook triggers, and those of scripts you manage (staff: all). DELETE revokes."""
+    """Your incoming webhooks, and those of scripts you manage (staff: all). DELETE revokes."""
 
-    serializer_class = WebhookTriggerSerializer
+    serializer_class = WebhookSerializer
 
     def get_queryset(self) -> QuerySet[WebhookTrigger]:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI document's pass
@@ -86,11 +86,11 @@ class WebhookTriggerViewSet(
         return access.owned_or_managed(self.request.user, hooks)
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
-        incoming = WebhookTriggerSerializer(data=request.data, context={"request": request})
+        incoming = WebhookSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
         try:
-            hook, key = webhooks.create_hook(
+            hook, key = webhooks.create(
                 data.pop("name"),
                 data.pop("script"),
                 request.user,
@@ -110,7 +110,7 @@ class WebhookTriggerViewSet(
             parameters=hook.parameters,
             allowed_fields=hook.allowed_fields,
         )
-        answer = WebhookTriggerSerializer(hook, context={"request": request, "key": key}).data
+        answer = WebhookSerializer(hook, context={"request": request, "key": key}).data
         return Response(answer, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:

@@ -1,1 +1,1 @@
-"""Scripts that run themselves: schedules, webhook triggers, and notifications of results."""
+"""Scripts that run themselves: schedules, incoming webhooks, and notifications of results."""

@@ -172,7 +172,7 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
 # --- end of notifications ------------------------------------------------------------------
 
 
-# --- schedules and webhook triggers --------------------------------------------------------
+# --- schedules and incoming webhooks --------------------------------------------------------
 
 
 class ScheduleForm(forms.ModelForm):
@@ -266,9 +266,9 @@ class ScheduleAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookTrigger)
-class WebhookTriggerAdmin(admin.ModelAdmin):
-    """Hooks are made over the API (POST /api/webhooks/), where the URL is shown once;
-    here they are seen and revoked."""
+class WebhookAdmin(admin.ModelAdmin):
+    """Incoming webhooks are made over the API (POST /api/webhooks/), where the URL is
+    shown once; here they are seen and revoked."""
 
     list_display = ["name", "script", "owner", "prefix", "rate_limit", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
@@ -279,7 +279,7 @@ class WebhookTriggerAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Revoke the selected hooks")
+    @admin.action(description="Revoke the selected webhooks")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
         from . import webhooks
 

@@ -1,4 +1,4 @@
-"""Webhook triggers: a secret URL, ``POST /api/hooks/<key>/``, that runs one script.
+"""Incoming webhooks: a secret URL, ``POST /api/hooks/<key>/``, that runs one script.
 
 Decisions:
 
@@ -8,15 +8,15 @@ Decisions:
   the time a lookup takes says nothing about the key.
 - Parameters: the request's JSON body is an object (an empty body is ``{}``). Its fields
   named in ``allowed_fields`` become parameters; every other field is ignored silently.
-  The hook's fixed parameters (and its encrypted secret ones) are merged over them: a
+  The webhook's fixed parameters (and its encrypted secret ones) are merged over them: a
   fixed parameter cannot be overridden by the request, even a whitelisted field. The
   script's schema fills in defaults for what neither gives, and the whole is validated as
   any submission is (a wrong type answers 400 naming the field; nothing is recorded).
-- Runs start as the hook's owner, who must hold the run permission on the script when the
-  hook is called; otherwise (or if the script was deactivated, or the hook revoked) the
+- Runs start as the webhook's owner, who must hold the run permission on the script when the
+  hook is called; otherwise (or if the script was deactivated, or the webhook revoked) the
   hook is unavailable, which the API answers exactly like an unknown key.
-- Rate limit: at most ``rate_limit`` runs started by the hook in any 60 s. The count and
-  the new run's insert happen in one transaction that first locks the hook's row, and only
+- Rate limit: at most ``rate_limit`` runs started by the webhook in any 60 s. The count and
+  the new run's insert happen in one transaction that first locks the webhook's row, and only
   it (``SELECT … FOR UPDATE OF``, on PostgreSQL at READ COMMITTED, Django's default; on
   SQLite every write transaction begins IMMEDIATE and is serialized already), so concurrent
   calls are counted one after the other and the limit is exact, not approximate. The
@@ -56,15 +56,15 @@ PREFIX_LENGTH = 9
 WINDOW_SECONDS = 60
 
 
-class HookUnavailable(Exception):
-    """The hook exists but may not run now (revoked, owner without permission, script off).
+class WebhookUnavailable(Exception):
+    """The webhook exists but may not run now (revoked, owner without permission, script off).
 
     The message says why, for the log; callers answer as for an unknown key.
     """
 
 
 class RateLimited(Exception):
-    """The hook started ``limit`` runs in the last minute."""
+    """The webhook started ``limit`` runs in the last minute."""
 
     def __init__(self, limit: int, retry_after: int) -> None:
         super().__init__(f"at most {limit} runs a minute; try again in {retry_after} s")
@@ -76,7 +76,7 @@ def digest_of(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_hook(
+def create(
     name: str,
     script: Script,
     owner: Any,
@@ -84,7 +84,7 @@ def create_hook(
     allowed_fields: list[str] | None = None,
     **options: Any,
 ) -> tuple[WebhookTrigger, str]:
-    """Make a hook and return it with its key: the only time the key is known.
+    """Make a webhook and return it with its key: the only time the key is known.
 
     ``parameters`` are the fixed ones; secret values among them (per the script's schema)
     are stored encrypted, apart, and shown masked. ``options``: any other field of
@@ -114,7 +114,7 @@ def create_hook(
 
 
 def revoke(hook: WebhookTrigger) -> bool:
-    """Revoke the hook for good. False when it was revoked already."""
+    """Revoke the webhook for good. False when it was revoked already."""
     now = timezone.now()
     done = WebhookTrigger.objects.filter(pk=hook.pk, revoked_at__isnull=True).update(revoked_at=now)
     if done:
@@ -123,7 +123,7 @@ def revoke(hook: WebhookTrigger) -> bool:
 
 
 def find(key: str) -> WebhookTrigger | None:
-    """The hook whose key this is, unless it is unknown or revoked."""
+    """The webhook whose key this is, unless it is unknown or revoked."""
     if not isinstance(key, str) or not key:
         return None
     return (
@@ -134,30 +134,30 @@ def find(key: str) -> WebhookTrigger | None:
 
 
 def check(hook: WebhookTrigger) -> None:
-    """Raise :class:`HookUnavailable` unless the hook may start a run now."""
+    """Raise :class:`WebhookUnavailable` unless the webhook may start a run now."""
     script, owner = hook.script, hook.owner
     if hook.revoked_at is not None:
-        raise HookUnavailable(f"webhook {hook.pk} is revoked")
+        raise WebhookUnavailable(f"webhook {hook.pk} is revoked")
     if not script.is_active:
-        raise HookUnavailable(f"webhook {hook.pk}: script {script.name!r} is deactivated")
+        raise WebhookUnavailable(f"webhook {hook.pk}: script {script.name!r} is deactivated")
     if owner is None or not owner.is_active:
-        raise HookUnavailable(f"webhook {hook.pk}: its owner is gone or deactivated")
+        raise WebhookUnavailable(f"webhook {hook.pk}: its owner is gone or deactivated")
     if not can(owner, script, Level.RUN):
-        raise HookUnavailable(
+        raise WebhookUnavailable(
             f"webhook {hook.pk}: its owner {owner.get_username()!r} may not run "
             f"script {script.name!r} (any more)"
         )
 
 
 def parameters_for(hook: WebhookTrigger, body: dict[str, Any]) -> dict[str, Any]:
-    """Whitelisted body fields, with the hook's fixed parameters over them."""
+    """Whitelisted body fields, with the webhook's fixed parameters over them."""
     allowed = set(hook.allowed_fields or [])
     taken = {name: value for name, value in body.items() if name in allowed}
     return {**taken, **(hook.parameters or {})}
 
 
 def recent_runs(hook: WebhookTrigger, now: datetime | None = None) -> QuerySet[TaskExecution]:
-    """The runs this hook started in the last minute (retries excluded)."""
+    """The runs this webhook started in the last minute (retries excluded)."""
     now = now or timezone.now()
     return TaskExecution.objects.filter(
         trigger=Trigger.WEBHOOK,
@@ -168,9 +168,9 @@ def recent_runs(hook: WebhookTrigger, now: datetime | None = None) -> QuerySet[T
 
 
 def fire(hook: WebhookTrigger, body: dict[str, Any], origin_ip: str | None) -> TaskExecution:
-    """Start a run of the hook's script: see the module's docstring for the rules.
+    """Start a run of the webhook's script: see the module's docstring for the rules.
 
-    Raises :class:`HookUnavailable`, :class:`RateLimited`, or ``SubmitError`` (the body is
+    Raises :class:`WebhookUnavailable`, :class:`RateLimited`, or ``SubmitError`` (the body is
     not an object, or the parameters do not fit the script's schema).
     """
     if not isinstance(body, dict):
@@ -184,7 +184,7 @@ def fire(hook: WebhookTrigger, body: dict[str, Any], origin_ip: str | None) -> T
             .first()
         )
         if locked is None:
-            raise HookUnavailable(f"webhook {hook.pk} is gone")
+            raise WebhookUnavailable(f"webhook {hook.pk} is gone")
         check(locked)
         script, owner = locked.script, locked.owner
         now = timezone.now()
@@ -213,7 +213,7 @@ def fire(hook: WebhookTrigger, body: dict[str, Any], origin_ip: str | None) -> T
     return execution
 
 
-class RedactHookKeys(logging.Filter):
+class RedactWebhookKeys(logging.Filter):
     """Cuts webhook keys out of access-log lines: the key in the URL is a credential."""
 
     pattern = re.compile(r"(/api/hooks/)([^/?\s\"]{9})[^/?\s\"]*")
