@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 log = logging.getLogger("scriptdeck.tests.leased")
 
 
-def one_pass(holder: str, work, **options) -> None:
+def one_pass(holder: str, work) -> None:
     leases.run_leased(
         "job",
         holder,
@@ -32,7 +32,6 @@ def one_pass(holder: str, work, **options) -> None:
         log=log,
         failure="job pass failed",
         once=True,
-        **options,
     )
 
 
