@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from scriptdeck.access.models import AuditEvent, Level, ScriptGrant
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import NoSuchScriptFile, PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request, sync
+from scriptdeck.catalog.services import update_script
+from scriptdeck.refusals import Forbidden, Refusal
 
 from .conftest import write_script
 
@@ -123,3 +130,117 @@ def test_a_name_leaving_the_folder_is_refused_not_looked_up_in_the_catalog(synce
 def test_an_unknown_name_is_not_found(synced):
     with pytest.raises(ScriptNotFound):
         resolve_request(script_name="nothing_here")
+
+
+# --- changing a script's settings: one service for the API and the admin -------------------
+
+
+def user_with(level: int | None, script: Script, name: str = "someone"):
+    user = get_user_model().objects.create_user(name, password="pw-123456")
+    if level is not None:
+        ScriptGrant.objects.create(script=script, user=user, level=level)
+    return user
+
+
+def test_the_service_refuses_a_runner_and_hides_the_script_from_an_outsider(synced):
+    script = Script.objects.get(name="fails")
+    runner = user_with(Level.RUN, script, "runner")
+    with pytest.raises(Forbidden) as refused:
+        update_script(runner, script, {"queue": "gpu"})
+    assert refused.value.code == "manage_required"
+    assert refused.value.status == 403
+    with pytest.raises(ScriptNotFound) as hidden:
+        update_script(user_with(None, script, "outsider"), script, {"queue": "gpu"})
+    assert hidden.value.status == 404
+    script.refresh_from_db()
+    assert script.queue != "gpu"
+    assert not AuditEvent.objects.filter(action="script.change").exists()
+
+
+def test_the_service_writes_what_changed_and_one_audit_row_of_it(synced):
+    script = Script.objects.get(name="fails")
+    manager = user_with(Level.MANAGE, script, "manager")
+    schema = {"type": "object", "properties": {"pin": {"type": "string", "secret": True}}}
+    schema["properties"]["pin"]["default"] = "1234"
+
+    saved = update_script(
+        manager,
+        script,
+        {"queue": "gpu", "description": script.description, "parameter_schema": schema},
+    )
+
+    assert saved.queue == "gpu" and saved.parameter_schema == schema
+    event = AuditEvent.objects.get(action="script.change")
+    assert event.actor == manager
+    assert set(event.detail["changes"]) == {"queue", "parameter_schema"}
+    assert event.detail["changes"]["queue"] == {"from": "default", "to": "gpu"}
+    assert "1234" not in json.dumps(event.detail)
+    update_script(manager, saved, {"queue": "gpu"})
+    assert AuditEvent.objects.filter(action="script.change").count() == 1
+
+
+def test_the_service_refuses_settings_that_cannot_work_together(synced):
+    script = Script.objects.get(name="fails")
+    with pytest.raises(Refusal) as refused:
+        update_script(
+            user_with(Level.MANAGE, script),
+            script,
+            {"time_limit": 1, "parameter_schema": {"type": "object", "oneOf": []}},
+        )
+    assert refused.value.code == "invalid_script_settings"
+    assert set(refused.value.errors) == {"time_limit", "parameter_schema"}
+
+
+def admin_form(script: Script, **changes: str) -> dict[str, str]:
+    """The Script admin's change form as a browser posts it."""
+    form = {
+        "description": script.description,
+        "is_active": "on",
+        "soft_time_limit": str(script.soft_time_limit),
+        "time_limit": str(script.time_limit),
+        "queue": script.queue,
+        "max_concurrent": "",
+        "max_retries": str(script.max_retries),
+        "retry_on": json.dumps(script.retry_on),
+        "retry_exit_codes": json.dumps(script.retry_exit_codes),
+        "retry_backoff": str(script.retry_backoff),
+        "parameter_schema": json.dumps(script.parameter_schema),
+        "argv": json.dumps(script.argv),
+        "variables-TOTAL_FORMS": "0",
+        "variables-INITIAL_FORMS": "0",
+        "variables-MIN_NUM_FORMS": "0",
+        "variables-MAX_NUM_FORMS": "1000",
+    }
+    return {**form, **changes}
+
+
+def test_the_admin_audits_a_change_the_way_the_api_does(synced, admin_user):
+    script = Script.objects.get(name="fails")
+    browser = Client()
+    browser.force_login(admin_user)
+    url = f"/admin/catalog/script/{script.pk}/change/"
+
+    response = browser.post(url, admin_form(script, soft_time_limit="7", time_limit="8"))
+
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    script.refresh_from_db()
+    assert (script.soft_time_limit, script.time_limit) == (7, 8)
+    event = AuditEvent.objects.get(action="script.change")
+    assert event.actor == admin_user
+    assert event.detail["changes"]["soft_time_limit"]["to"] == 7
+    assert set(event.detail["changes"]) == {"soft_time_limit", "time_limit"}
+
+
+def test_the_admin_shows_a_refused_setting_on_its_field(synced, admin_user):
+    script = Script.objects.get(name="fails")
+    browser = Client()
+    browser.force_login(admin_user)
+    url = f"/admin/catalog/script/{script.pk}/change/"
+
+    response = browser.post(url, admin_form(script, soft_time_limit="50", time_limit="10"))
+
+    assert response.status_code == 200
+    assert "The hard limit must not be below the soft limit." in response.content.decode()
+    script.refresh_from_db()
+    assert script.time_limit != 10
+    assert not AuditEvent.objects.filter(action="script.change").exists()

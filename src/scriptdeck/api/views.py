@@ -23,8 +23,8 @@ from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
 from scriptdeck.access.models import Level
 from scriptdeck.catalog.models import Script
-from scriptdeck.catalog.parameters import public_schema
 from scriptdeck.catalog.registry import ScriptNotFound
+from scriptdeck.catalog.services import update_script
 from scriptdeck.executions import services, uploads, workers
 from scriptdeck.executions.models import (
     EventKind,
@@ -69,32 +69,12 @@ class ScriptViewSet(
         return access.scripts_for(self.request.user)
 
     def perform_update(self, serializer: ScriptSerializer) -> None:
-        script = serializer.instance
-        if not access.can(self.request.user, script, Level.MANAGE):
-            raise PermissionDenied("changing a script's settings needs the manage permission")
-        before = {name: getattr(script, name) for name in serializer.validated_data}
-        serializer.save()
-        shown = {"parameter_schema": public_schema}
-        changes = {
-            name: {
-                "from": shown.get(name, _same)(before[name]),
-                "to": shown.get(name, _same)(value),
-            }
-            for name, value in serializer.validated_data.items()
-            if before[name] != value
-        }
-        if changes:
-            audit.record(
-                audit.Action.SCRIPT_CHANGE,
-                actor=self.request.user,
-                target=script,
-                request=self.request,
-                changes=changes,
-            )
-
-
-def _same(value: object) -> object:
-    return value
+        serializer.instance = update_script(
+            self.request.user,
+            serializer.instance,
+            dict(serializer.validated_data),
+            request=self.request,
+        )
 
 
 def visible_executions(request: Request) -> QuerySet[TaskExecution]:

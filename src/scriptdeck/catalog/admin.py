@@ -11,9 +11,11 @@ from django.db.models.functions import Coalesce, Length
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 
+from scriptdeck.refusals import Refusal
+
 from .models import Script, ScriptVariable
 from .parameters import public_schema
-from .schema import check_schema
+from .services import check_changes, update_script
 
 
 def _audit(request: HttpRequest, action: str, target: Any, **detail: Any) -> None:
@@ -65,11 +67,17 @@ class ScriptAdminForm(forms.ModelForm):
         fields = "__all__"
 
     def clean_parameter_schema(self) -> dict:
-        value = self.cleaned_data.get("parameter_schema") or {}
-        problems = check_schema(value)
-        if problems:
-            raise forms.ValidationError(problems)
-        return value
+        return self.cleaned_data.get("parameter_schema") or {}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        changes = {name: data[name] for name in self.changed_data if name in data}
+        try:
+            check_changes(self.instance, changes)
+        except Refusal as refusal:
+            for name, messages in refusal.errors.items():
+                self.add_error(name if name in self.fields else None, messages)
+        return data
 
 
 def _per_script(model: type, field: object) -> Subquery:
@@ -163,10 +171,15 @@ class ScriptAdmin(admin.ModelAdmin):
     def effective_parameters(self, script: Script) -> str:
         return json.dumps(public_schema(script.effective_schema), ensure_ascii=False, indent=2)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Scripts come from the scripts folder (sync); name and path are read-only here, so a
+        # row added by hand would name no file.
+        return False
+
     def save_model(self, request: HttpRequest, obj: Script, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if form.changed_data:
-            _audit(request, "SCRIPT_CHANGE", obj, changed=sorted(form.changed_data))
+        # The form has already put its values on obj; the service compares them with the row.
+        changes = {name: getattr(obj, name) for name in form.changed_data}
+        update_script(request.user, obj, changes, request=request)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         super().save_formset(request, form, formset, change)
