@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from scriptdeck.api import stats
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.reports import overview
+from scriptdeck.reports import percentiles as stats
 
 from .conftest import client_for
 
@@ -101,7 +102,7 @@ def test_a_walk_s_two_values_give_percentile_cont(fraction):
             offset = max(count - 2 - rank, 0)  # ORDER BY … DESC OFFSET offset LIMIT 2
             walked = values[::-1][offset : offset + 2]
         expected = exact(values, fraction) if fraction not in (0.0, 1.0) else values[rank]
-        assert stats._walked(fraction, count, walked) == pytest.approx(expected, rel=1e-12)
+        assert stats.walked(fraction, count, walked) == pytest.approx(expected, rel=1e-12)
         assert stats.percentile_cont(fraction, count, values.__getitem__) == pytest.approx(
             expected, rel=1e-12
         )
@@ -134,7 +135,7 @@ def test_days_begin_at_the_zone_s_local_midnights(zone, since, now):
 def test_runs_are_counted_on_the_caller_s_local_days(synced, alice, monkeypatch):
     """Across a clock change: Paris leaves summer time on 2026-10-25 at 01:00 UTC."""
     scan = Script.objects.get(name="scan_dev_update")
-    monkeypatch.setattr(stats.timezone, "now", lambda: datetime(2026, 10, 27, 12, tzinfo=UTC))
+    monkeypatch.setattr(overview.timezone, "now", lambda: datetime(2026, 10, 27, 12, tzinfo=UTC))
     for at in ["2026-10-24T22:30", "2026-10-25T22:30", "2026-10-25T23:30", "2026-10-26T23:10"]:
         record_at(scan, alice, Status.SUCCESS, 1.0, datetime.fromisoformat(at + "+00:00"))
     record_at(scan, alice, Status.FAILURE, 1.0, datetime.fromisoformat("2026-10-25T22:50+00:00"))

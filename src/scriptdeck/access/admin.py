@@ -6,17 +6,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import audit, tokens
+from . import services
 from .models import ApiToken, AuditEvent, ScriptGrant
-
-
-def _grant_detail(grant: ScriptGrant) -> dict[str, Any]:
-    return {
-        "script": grant.script.name if grant.script_id else "*",
-        "user": grant.user.get_username() if grant.user_id else None,
-        "group": grant.group.name if grant.group_id else None,
-        "level": grant.get_level_display(),
-    }
 
 
 @admin.register(ScriptGrant)
@@ -32,24 +23,10 @@ class ScriptGrantAdmin(admin.ModelAdmin):
         return grant.script.name if grant.script_id else "(every script)"
 
     def save_model(self, request: HttpRequest, obj: ScriptGrant, form: Any, change: bool) -> None:
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        action = audit.Action.GRANT_CHANGE if change else audit.Action.GRANT_ADD
-        audit.record(action, actor=request.user, target=obj, request=request, **_grant_detail(obj))
+        services.save_grant(request.user, obj, request=request)
 
     def delete_model(self, request: HttpRequest, obj: ScriptGrant) -> None:
-        detail = _grant_detail(obj)
-        target_id = obj.pk
-        super().delete_model(request, obj)
-        audit.record(
-            audit.Action.GRANT_REMOVE,
-            actor=request.user,
-            target_type="scriptgrant",
-            target_id=target_id,
-            request=request,
-            **detail,
-        )
+        services.remove_grant(request.user, obj, request=request)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ScriptGrant]) -> None:
         for grant in queryset:
@@ -81,14 +58,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         for token in queryset:
-            if tokens.revoke(token):
-                audit.record(
-                    audit.Action.TOKEN_REVOKE,
-                    actor=request.user,
-                    target=token,
-                    request=request,
-                    owner=token.user.get_username(),
-                )
+            services.revoke_token(request.user, token, request=request)
 
 
 @admin.register(AuditEvent)

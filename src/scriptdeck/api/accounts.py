@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth import authenticate, login, logout
+from django.contrib.auth import login, logout
 from django.db.models import QuerySet
 from django.middleware.csrf import get_token
 from django.utils.decorators import method_decorator
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from scriptdeck.access import audit, signin, tokens
+from scriptdeck.access import audit, services, signin
 from scriptdeck.access.models import ApiToken, AuditEvent
 
 
@@ -47,32 +47,13 @@ def _me(request: Request, **extra: str) -> dict:
     }
 
 
-def _too_many(wait: int) -> Response:
-    message = f"too many failed sign-ins; try again in {wait} s"
-    response = Response(
-        {"detail": message, "error": message}, status=status.HTTP_429_TOO_MANY_REQUESTS
-    )
-    response["Retry-After"] = str(wait)
-    return response
-
-
 def _check_credentials(request: Request) -> tuple[CredentialsSerializer, Any]:
-    """The user a user name and password name, or the refusal to answer (400, 429)."""
+    """The user a user name and password name; a refusal (400, 429) raised otherwise."""
     given = CredentialsSerializer(data=request.data)
     given.is_valid(raise_exception=True)
-    username = given.validated_data["username"]
-    wait = signin.retry_after(request, username)
-    if wait:
-        audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
-        return given, _too_many(wait)
-    user = authenticate(request, username=username, password=given.validated_data["password"])
-    if user is None:
-        message = "the user name or the password is wrong"
-        refusal = Response(
-            {"detail": message, "non_field_errors": [message], "error": message},
-            status=status.HTTP_400_BAD_REQUEST,
-        )
-        return given, refusal
+    user = services.check_credentials(
+        request, given.validated_data["username"], given.validated_data["password"]
+    )
     return given, user
 
 
@@ -98,8 +79,6 @@ class LoginView(APIView):
     @extend_schema(request=CredentialsSerializer, responses={200: MeSerializer})
     def post(self, request: Request) -> Response:
         given, user = _check_credentials(request)
-        if isinstance(user, Response):
-            return user
         login(request._request, user)
         request.user = user
         target = signin.safe_next(request._request, given.validated_data.get("next"))
@@ -122,11 +101,9 @@ class ObtainTokenView(APIView):
     @extend_schema(request=CredentialsSerializer, responses={200: dict})
     def post(self, request: Request) -> Response:
         _, user = _check_credentials(request)
-        if isinstance(user, Response):
-            return user
-        token, key = tokens.create(user, "obtained with a password")
-        audit.record(audit.Action.LOGIN, actor=user, request=request, method="password-token")
-        audit.record(audit.Action.TOKEN_CREATE, actor=user, target=token, request=request)
+        token, key = services.issue_token(
+            user, "obtained with a password", request=request, signed_in_with_password=True
+        )
         return Response({"token": key, "id": token.pk, "expires_at": token.expires_at})
 
 
@@ -180,21 +157,18 @@ class ApiTokenViewSet(
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
         incoming = ApiTokenSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        token, key = tokens.create(
+        token, key = services.issue_token(
             request.user,
             incoming.validated_data["name"],
             incoming.validated_data.get("expires_at"),
+            request=request,
         )
-        audit.record(audit.Action.TOKEN_CREATE, actor=request.user, target=token, request=request)
         answer = ApiTokenSerializer(token, context={"key": key}).data
         return Response(answer, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
         token = self.get_object()
-        if tokens.revoke(token):
-            audit.record(
-                audit.Action.TOKEN_REVOKE, actor=request.user, target=token, request=request
-            )
+        services.revoke_token(request.user, token, request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
