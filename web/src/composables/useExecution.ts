@@ -1,7 +1,8 @@
 // The execution page's data: the record, its live output, samples and connection state.
-import { ref, shallowRef, watch, type Ref } from "vue";
+import { computed, ref, shallowRef, watch, type Ref } from "vue";
 import type { Execution } from "@/api/types";
 import { executionService } from "@/services/executions";
+import { useResource } from "./useResource";
 import { liveExecution, type LiveEvent, type LiveState, type SampleEvent, type StatusEvent } from "./liveExecution";
 import { OutputBuffer } from "./outputBuffer";
 
@@ -14,7 +15,8 @@ export function statusRank(status: string | undefined): number {
 
 export function useExecution(id: Ref<number>) {
   const execution = ref<Execution | null>(null);
-  const loadError = ref("");
+  const record = useResource((_signal, wanted: number) => executionService.get(wanted));
+  const loadError = computed(() => record.error.value?.message ?? "");
   const output = new OutputBuffer();
   const samples = shallowRef<SampleEvent[]>([]);
   const state = ref<LiveState>("connecting");
@@ -61,18 +63,21 @@ export function useExecution(id: Ref<number>) {
     }
   }
 
-  async function reload(): Promise<void> {
-    const wanted = id.value;
-    try {
-      const fresh = await executionService.get(wanted);
-      if (wanted !== id.value) return;
-      loadError.value = "";
+  // The record as read (the latest read of the current id), merged with what the live events
+  // said meanwhile; read synchronously so no event can slip in between.
+  watch(
+    record.data,
+    (fresh) => {
+      if (!fresh) return;
       if (final && statusRank(final.status) >= statusRank(fresh.status)) return;
       execution.value =
         latest && statusRank(latest.status) > statusRank(fresh.status) ? ({ ...fresh, ...latest } as Execution) : fresh;
-    } catch (error) {
-      loadError.value = error instanceof Error ? error.message : String(error);
-    }
+    },
+    { flush: "sync" },
+  );
+
+  async function reload(): Promise<void> {
+    await record.load(id.value);
   }
 
   watch(
