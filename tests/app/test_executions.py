@@ -356,3 +356,37 @@ def test_result_records_are_visible_to_whoever_may_see_the_execution(
     assert admin_client.get("/api/results/").data["count"] == 1
     assert alice_client.get("/api/results/").data["count"] == 0
     assert alice_client.get(f"/api/results/{record.pk}/download/").status_code == 404
+
+
+SECRET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "host": {"type": "string", "default": "db1"},
+        "password": {"type": "string", "secret": True},
+    },
+}
+
+
+def test_prepared_parameters_show_secrets_masked_and_keep_them_encrypted(db, alice):
+    from scriptdeck.security.crypto import decrypt_json
+
+    script = Script.objects.create(name="vault", path="vault.py", parameter_schema=SECRET_SCHEMA)
+    prepared = services.prepare_parameters(script, {"password": "hunter2"}, alice)
+    assert prepared.values == {"host": "db1", "password": "hunter2"}
+    assert prepared.shown == {"host": "db1", "password": "••••"}
+    assert decrypt_json(prepared.encrypted_secrets) == {"password": "hunter2"}
+    edited = services.prepare_parameters(
+        script,
+        {"host": "db2", "password": "••••"},
+        alice,
+        stored_secrets=prepared.encrypted_secrets,
+    )
+    assert edited.values == {"host": "db2", "password": "hunter2"}
+    assert services.prepare_parameters(script, {}, alice).encrypted_secrets == ""
+
+
+def test_prepared_parameters_refuse_a_bad_value_naming_the_field(db, alice):
+    script = Script.objects.create(name="vault", path="vault.py", parameter_schema=SECRET_SCHEMA)
+    with pytest.raises(services.SubmitError) as caught:
+        services.prepare_parameters(script, {"host": 3}, alice)
+    assert caught.value.field == "host"

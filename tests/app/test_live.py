@@ -8,10 +8,12 @@ import time
 
 import pytest
 
+from scriptdeck.access.models import AuditEvent
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
 from scriptdeck.executions import services
 from scriptdeck.executions.models import EventKind, ExecutionEvent, Status, TaskExecution
+from scriptdeck.refusals import NotFound
 from scriptdeck.worker import sweeper
 from scriptdeck.worker.execute import execute
 
@@ -161,6 +163,25 @@ def test_cancelling_an_ended_execution_is_a_conflict(synced, alice, alice_client
     assert response.status_code == 409
     assert response.data["status"] == "FAILURE"
     assert "already ended" in response.data["detail"]
+    assert response["Refusal-Code"] == "already_ended"
+    assert not AuditEvent.objects.filter(action="execution.cancel").exists()
+
+
+def test_cancel_refuses_who_may_not_see_the_run_and_writes_no_audit(synced, alice, bob, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    with pytest.raises(NotFound):
+        services.cancel(execution.pk, bob)
+    execution.refresh_from_db()
+    assert execution.status == Status.PENDING
+    assert not AuditEvent.objects.filter(action="execution.cancel").exists()
+
+
+def test_cancel_writes_its_audit_row_with_the_change(synced, alice, broker):
+    execution = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    assert services.cancel(execution.pk, alice, origin_ip="192.0.2.7") == Status.CANCELLED
+    event = AuditEvent.objects.get(action="execution.cancel")
+    assert (event.actor, event.ip) == (alice, "192.0.2.7")
+    assert event.detail == {"script": "fails", "status_then": "CANCELLED"}
 
 
 @pytest.mark.django_db(transaction=True)

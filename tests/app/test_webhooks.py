@@ -445,7 +445,7 @@ def test_a_run_longer_than_the_wait_answers_202_with_its_current_status(
     while TaskExecution.objects.get(pk=data["execution_id"]).status == Status.PENDING:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    services.cancel(data["execution_id"], None)
+    services.cancel(data["execution_id"], alice)
 
 
 def test_a_hook_that_never_waits_answers_at_once(deploy, alice, broker):
