@@ -13,7 +13,7 @@ WEB_MODULES := web/node_modules/.package-lock.json
 WEB_STAMP := src/scriptdeck/console/static/console/.vite/manifest.json
 WEB_SOURCES := $(shell find web/src web/public -type f ! -name schema.d.ts 2>/dev/null) \
 	web/package.json web/index.html web/vite.config.ts web/tsconfig.json web/eslint.config.js \
-	web/scripts/gen-openapi.sh $(wildcard src/scriptdeck/api/*.py)
+	web/scripts/gen-openapi.sh $(shell find src/scriptdeck/api -name "*.py")
 
 install: $(STAMP) $(WEB_STAMP)
 

@@ -1,0 +1,124 @@
+"""How a script looks over HTTP, and which of its settings a manager may change."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from scriptdeck.access import permissions
+from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
+from scriptdeck.catalog.parameters import public_schema
+from scriptdeck.catalog.schema import check_schema
+
+from .prebuilt import PrebuiltOutput, SchemaField
+
+
+class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
+    parameter_schema = serializers.SerializerMethodField(
+        help_text="The effective JSON Schema of the parameters (properties, required); empty "
+        "when the script takes free-form parameters."
+    )
+    parameter_schema_override = SchemaField(
+        source="parameter_schema",
+        required=False,
+        help_text="A schema set by a manager; it replaces what the file declares. {}: none.",
+    )
+    schema_source = serializers.SerializerMethodField()
+    my_level = serializers.SerializerMethodField(
+        help_text="What you may do with it: view, run or manage."
+    )
+    argv = serializers.ListField(
+        child=serializers.CharField(max_length=4096, allow_blank=True),
+        max_length=200,
+        required=False,
+    )
+
+    @extend_schema_field({"type": "object", "additionalProperties": True, "properties": {}})
+    def get_parameter_schema(self, script: Script) -> dict:
+        return public_schema(script.effective_schema)
+
+    def get_schema_source(self, script: Script) -> str:
+        return "override" if script.parameter_schema else script.schema_source
+
+    @extend_schema_field({"type": "string", "enum": ["view", "run", "manage"], "nullable": True})
+    def get_my_level(self, script: Script) -> str | None:
+        levels = self.context.get("levels")
+        if levels is None:
+            request = self.context.get("request")
+            levels = self.context["levels"] = permissions.Levels(getattr(request, "user", None))
+        return permissions.level_name(levels.of(script))
+
+    def validate_parameter_schema_override(self, value: object) -> dict:
+        if value in (None, ""):
+            return {}
+        problems = check_schema(value)
+        if problems:
+            raise serializers.ValidationError(problems)
+        return value  # type: ignore[return-value]
+
+    class Meta:
+        model = Script
+        fields = [
+            "id",
+            "name",
+            "path",
+            "description",
+            "is_active",
+            "parameter_schema",
+            "parameter_schema_override",
+            "schema_source",
+            "schema_problems",
+            "entrypoint",
+            "argv",
+            "my_level",
+            "soft_time_limit",
+            "time_limit",
+            "queue",
+            "max_concurrent",
+            "max_retries",
+            "retry_on",
+            "retry_exit_codes",
+            "retry_backoff",
+            "rerun_on_worker_lost",
+            "sha256",
+            "size",
+            "created_at",
+            "updated_at",
+            "missing_since",
+        ]
+        read_only_fields = [
+            "id",
+            "name",
+            "path",
+            "schema_problems",
+            "entrypoint",
+            "sha256",
+            "size",
+            "created_at",
+            "updated_at",
+            "missing_since",
+        ]
+
+    def validate_retry_on(self, value: object) -> list[str]:
+        if not isinstance(value, list) or any(r not in RETRYABLE_REASONS for r in value):
+            raise serializers.ValidationError(
+                f"a list of failure reasons among {', '.join(RETRYABLE_REASONS)}"
+            )
+        return value
+
+    def validate_retry_exit_codes(self, value: object) -> list[int]:
+        if not isinstance(value, list) or any(
+            not isinstance(code, int) or isinstance(code, bool) or not 1 <= code <= 255
+            for code in value
+        ):
+            raise serializers.ValidationError("a list of exit codes from 1 to 255")
+        return value
+
+    def validate(self, attrs: dict) -> dict:
+        soft = attrs.get("soft_time_limit", getattr(self.instance, "soft_time_limit", None))
+        hard = attrs.get("time_limit", getattr(self.instance, "time_limit", None))
+        if soft is not None and hard is not None and hard < soft:
+            raise serializers.ValidationError(
+                {"time_limit": ["The hard limit must not be below the soft limit."]}
+            )
+        return attrs
