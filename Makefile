@@ -33,9 +33,12 @@ $(WEB_STAMP): $(STAMP) $(WEB_MODULES) $(WEB_SOURCES)
 run: install
 	$(BIN)/scriptdeck serve
 
+# Style, then the layering: the import contract of pyproject.toml, and the doors' calls.
 lint: install
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/unit/test_layers.py
 
 # Every test: unit, app (Django + SQLite), system (real processes; embedded default,
 # PostgreSQL + Redis, RabbitMQ). The services must be running: see `make services`.
