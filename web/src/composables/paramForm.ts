@@ -1,5 +1,9 @@
 // A script's parameter schema (the closed JSON Schema subset of catalog/parameters.py) turned
-// into form fields, checked the way the server checks them, and turned back into parameters.
+// into form fields, checked the way the server checks them (paramCheck.ts), and turned back
+// into parameters.
+import { checkValue, validateParameters } from "./paramCheck";
+
+export { checkValue, validateParameters };
 
 export interface PropertySpec {
   type?: string;
@@ -163,92 +167,6 @@ export function isEmpty(value: unknown): boolean {
   return value === undefined || value === null || value === "";
 }
 
-function same(a: unknown, b: unknown): boolean {
-  return a === b || JSON.stringify(a) === JSON.stringify(b);
-}
-
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
-
-function validDate(text: string): boolean {
-  if (!DATE.test(text)) return false;
-  const [y, m, d] = text.split("-").map(Number);
-  const date = new Date(Date.UTC(y, m - 1, d));
-  return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
-}
-
-function validDateTime(text: string): boolean {
-  return DATETIME.test(text) && validDate(text.slice(0, 10));
-}
-
-function patternOf(pattern: string): RegExp | null {
-  try {
-    return new RegExp(pattern, "u");
-  } catch {
-    return null; // a Python-only construct: the server checks it
-  }
-}
-
-const TYPE_CHECKS: Record<string, [(v: unknown) => boolean, string]> = {
-  string: [(v) => typeof v === "string", "string"],
-  integer: [(v) => typeof v === "number" && Number.isInteger(v), "integer"],
-  number: [(v) => typeof v === "number" && Number.isFinite(v), "number"],
-  boolean: [(v) => typeof v === "boolean", "boolean"],
-  array: [(v) => Array.isArray(v), "array"],
-};
-
-const BOUNDS: [keyof PropertySpec, "number" | "string" | "array", (v: number, l: number) => boolean][] = [
-  ["minimum", "number", (v, l) => v < l],
-  ["maximum", "number", (v, l) => v > l],
-  ["exclusiveMinimum", "number", (v, l) => v <= l],
-  ["exclusiveMaximum", "number", (v, l) => v >= l],
-  ["minLength", "string", (v, l) => v < l],
-  ["maxLength", "string", (v, l) => v > l],
-  ["minItems", "array", (v, l) => v < l],
-  ["maxItems", "array", (v, l) => v > l],
-];
-
-function measure(value: unknown, applies: "number" | "string" | "array"): number | null {
-  if (applies === "number") return typeof value === "number" ? value : null;
-  if (applies === "string") return typeof value === "string" ? [...value].length : null;
-  return Array.isArray(value) ? value.length : null;
-}
-
-/** The problems of one value against one property, as the server words them (keys for i18n). */
-export function checkValue(spec: PropertySpec, value: unknown): Problem[] {
-  if (spec.format === "file") {
-    return typeof value === "string" || Number.isInteger(value) ? [] : [{ key: "file" }];
-  }
-  const typeCheck = spec.type ? TYPE_CHECKS[spec.type] : undefined;
-  if (typeCheck && !typeCheck[0](value)) return [{ key: typeCheck[1] }];
-  const problems: Problem[] = [];
-  if (Array.isArray(spec.enum) && !spec.enum.some((option) => same(option, value))) {
-    problems.push({ key: "enum", params: { options: spec.enum.map(String).join(", ") } });
-  }
-  for (const [keyword, applies, fails] of BOUNDS) {
-    const limit = spec[keyword];
-    const measured = measure(value, applies);
-    if (typeof limit === "number" && measured !== null && fails(measured, limit)) {
-      problems.push({ key: keyword, params: { n: limit } });
-    }
-  }
-  if (typeof spec.pattern === "string" && typeof value === "string") {
-    const compiled = patternOf(spec.pattern);
-    if (compiled && !compiled.test(value)) problems.push({ key: "pattern", params: { pattern: spec.pattern } });
-  }
-  if (spec.format === "date" && (typeof value !== "string" || !validDate(value))) problems.push({ key: "date" });
-  if (spec.format === "date-time" && (typeof value !== "string" || !validDateTime(value)))
-    problems.push({ key: "datetime" });
-  if (spec.items && Array.isArray(value)) {
-    value.forEach((item, index) => {
-      for (const problem of checkValue(spec.items as PropertySpec, item)) {
-        problems.push({ key: "item", params: { i: index, problem } });
-      }
-    });
-  }
-  return problems;
-}
-
 /** A widget's value as the parameter the server receives (undefined: not given). */
 export function toParameter(field: ParamField, value: unknown): { value?: unknown; error?: Problem } {
   if (field.kind === "json") {
@@ -285,24 +203,29 @@ export interface FormCheck {
   errors: Record<string, Problem[]>;
 }
 
-/** Every field checked; the parameters to send when `errors` is empty. */
+/** The fields as the schema they came from (the server's view of the form). */
+function schemaOf(fields: ParamField[]): ParameterSchema {
+  return {
+    type: "object",
+    properties: Object.fromEntries(fields.map((field) => [field.name, field.spec])),
+    required: fields.filter((field) => field.required).map((field) => field.name),
+  };
+}
+
+/**
+ * Every field checked by the server's rules; the parameters to send when `errors` is empty.
+ * Only what was given is sent: the server fills in the defaults (a secret's it never shows).
+ */
 export function checkForm(fields: ParamField[], values: Record<string, unknown>): FormCheck {
-  const parameters: Record<string, unknown> = {};
-  const errors: Record<string, Problem[]> = {};
+  const given: Record<string, unknown> = {};
+  const unreadable: Record<string, Problem[]> = {};
   for (const field of fields) {
     const converted = toParameter(field, values[field.name]);
-    if (converted.error) {
-      errors[field.name] = [converted.error];
-      continue;
-    }
-    if (converted.value === undefined) {
-      if (field.required && field.spec.default === undefined) errors[field.name] = [{ key: "required" }];
-      continue;
-    }
-    const problems = checkValue(field.spec, converted.value);
-    if (problems.length) errors[field.name] = problems;
-    else parameters[field.name] = converted.value;
+    if (converted.error) unreadable[field.name] = [converted.error];
+    else if (converted.value !== undefined) given[field.name] = converted.value;
   }
+  const errors = { ...validateParameters(schemaOf(fields), given).errors, ...unreadable };
+  const parameters = Object.fromEntries(Object.entries(given).filter(([name]) => !(name in errors)));
   return { parameters, errors };
 }
 

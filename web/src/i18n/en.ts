@@ -171,6 +171,7 @@ export default {
     datetime: "must be a date and time (ISO 8601)",
     json: "must be valid JSON",
     item: "item {i}: {problem}",
+    moreItems: "and {n} more problems with items",
   },
   common: { cancel: "Cancel", close: "Close", ok: "OK", seconds: "{n} s", none: "—", yes: "Yes", no: "No", actions: "Actions", id: "#" },
 };

@@ -173,6 +173,7 @@ const zhCN: typeof en = {
     datetime: "必须是日期时间（ISO 8601）",
     json: "必须是有效的 JSON",
     item: "第 {i} 项：{problem}",
+    moreItems: "另有 {n} 项有问题",
   },
   common: { cancel: "取消", close: "关闭", ok: "确定", seconds: "{n} 秒", none: "—", yes: "是", no: "否", actions: "操作", id: "#" },
 };
