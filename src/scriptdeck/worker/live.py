@@ -5,7 +5,6 @@ from __future__ import annotations
 import codecs
 import logging
 import time
-from collections import deque
 from itertools import islice
 from typing import Any
 
@@ -14,6 +13,7 @@ from django.utils import timezone
 from scriptdeck.executions import services
 from scriptdeck.executions.models import EventKind, ExecutionEvent
 from scriptdeck.runner import Sink, TreeSample
+from scriptdeck.runner.capture import TailWindow, halves
 from scriptdeck.security.masking import Masker
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ STORE_PIECE = 64 * 1024
 
 
 class _StreamStore:
-    """Keeps a stream's stored chunks to a head and a tail, like the runner's capture.
+    """Keeps a stream's stored chunks to a head and a tail, by the runner's capture's rules.
 
     Head chunks are written as they come. Past the head, chunks are held here, in a tail
     window of at most ``limit - limit // 2`` bytes, and written only when the sink flushes:
@@ -37,13 +37,16 @@ class _StreamStore:
     """
 
     def __init__(self, limit: int) -> None:
-        self.head_room = limit // 2
-        self.tail_limit = limit - limit // 2
+        self.head_room, tail_limit = halves(limit)
         # [seq, bytes, (text, at)]: the chunk not written yet; None in its place once written.
-        self.tail: deque[list[Any]] = deque()
-        self.tail_bytes = 0
+        self.tail: TailWindow[list[Any]] = TailWindow(tail_limit)
         self.unsent = 0  # how many chunks of the window are not written yet
         self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+    @property
+    def tail_bytes(self) -> int:
+        """The bytes the tail window holds now (at most its share, plus one chunk)."""
+        return self.tail.size
 
     def take_head(self, size: int) -> bool:
         """Whether a chunk of ``size`` bytes still belongs to the head (and count it there)."""
@@ -55,16 +58,12 @@ class _StreamStore:
     def hold(self, seq: int, text: str, size: int) -> list[int]:
         """Hold a tail chunk; return the seqs of written chunks that fell out of the window.
 
-        A held chunk is a plain tuple: most of a fast producer's chunks leave the window
+        A held chunk is a plain list: most of a fast producer's chunks leave the window
         unwritten, and never cost a model instance.
         """
-        self.tail.append([seq, size, (text, timezone.now())])
-        self.tail_bytes += size
         self.unsent += 1
         dropped = []
-        while self.tail and self.tail_bytes - self.tail[0][1] >= self.tail_limit:
-            old_seq, old_size, old_chunk = self.tail.popleft()
-            self.tail_bytes -= old_size
+        for old_seq, _, old_chunk in self.tail.push(size, [seq, size, (text, timezone.now())]):
             if old_chunk is None:
                 dropped.append(old_seq)
             else:
