@@ -17,14 +17,12 @@ export type CancelAnswer = Schemas["CancelAnswer"];
 export type Worker = Schemas["Worker"];
 export type Upload = Schemas["Upload"];
 
-export interface Page<T> {
-  count: number;
-  next?: string | null;
-  previous?: string | null;
-  results: T[];
-}
+export type ScriptPage = Schemas["PaginatedScriptList"];
+export type ExecutionPage = Schemas["PaginatedExecutionListList"];
+export type ResultPage = Schemas["PaginatedResultRecordList"];
 
-/** GET /api/stats/overview/: the schema only says "dicts"; these are their fields (docs/api.md). */
+// GET /api/stats/overview/: the schema declares its rows only as dicts, so their fields are
+// written here, once (docs/api.md); `days` comes from the schema.
 export interface OverviewDay {
   day: string;
   status: ExecutionStatus;
@@ -42,14 +40,34 @@ export interface OverviewScript {
   last_status: ExecutionStatus | null;
   last_run_at: string | null;
 }
-export interface Overview {
-  days: number;
+export type Overview = Pick<Schemas["Overview"], "days"> & {
   per_day: OverviewDay[];
   scripts: OverviewScript[];
   now: { pending: number; started: number };
-}
+};
 
-export const TERMINAL: readonly string[] = ["SUCCESS", "FAILURE", "CANCELLED"];
+// The events of GET /api/executions/{id}/events/ (Server-Sent Events, which OpenAPI does not
+// describe; docs/api.md lists them): written here, once, from the generated types where they
+// carry the same fields.
+export type StatusEvent = Pick<Execution, "id"> &
+  Partial<Pick<Execution, "started_at" | "completed_at" | "cancel_requested_at">> & {
+    status: string; // "DELETED" too, in the end event of an execution that was deleted
+  };
+export type OutputEvent = Pick<OutputChunk, "seq" | "stream" | "text"> & Partial<Pick<OutputChunk, "raw_bytes" | "at">>;
+/** One point of the resource timeline (a row of the record's `timeline`, named). */
+export interface SampleEvent {
+  seq: number;
+  t: number;
+  rss_bytes: number | null;
+  cpu_percent: number | null;
+  processes: number | null;
+  read_bytes: number | null;
+  write_bytes: number | null;
+}
+export type EndEvent = Execution | { id: number; status: string };
+
+/** The statuses after which an execution never changes again. */
+export const TERMINAL: readonly ExecutionStatus[] = ["SUCCESS", "FAILURE", "CANCELLED"];
 export const STATUSES: readonly ExecutionStatus[] = [
   "PENDING",
   "STARTED",

@@ -2,40 +2,16 @@
 // (Last-Event-ID, never giving up), and polling of /output/ when SSE is blocked.
 // `subscribe()` replays what already arrived and returns its unsubscribe; the connection
 // closes when its last subscriber leaves.
-import type { Execution, OutputPage } from "@/api/types";
+import { TERMINAL, type EndEvent, type Execution, type OutputEvent, type OutputPage, type SampleEvent, type StatusEvent } from "@/api/types";
 import { executionService } from "@/services/executions";
 
 export type LiveState = "connecting" | "open" | "reconnecting" | "polling" | "closed";
-
-export interface StatusEvent {
-  id: number;
-  status: string;
-  started_at?: string | null;
-  completed_at?: string | null;
-  cancel_requested_at?: string | null;
-}
-export interface OutputEvent {
-  seq: number;
-  stream: string;
-  text: string;
-  raw_bytes?: number;
-  at?: string;
-}
-export interface SampleEvent {
-  seq: number;
-  t: number;
-  rss_bytes: number | null;
-  cpu_percent: number | null;
-  processes: number | null;
-  read_bytes: number | null;
-  write_bytes: number | null;
-}
 
 export type LiveEvent =
   | { type: "status"; data: StatusEvent }
   | { type: "output"; data: OutputEvent }
   | { type: "sample"; data: SampleEvent }
-  | { type: "end"; data: Execution | { id: number; status: string } }
+  | { type: "end"; data: EndEvent }
   | { type: "state"; state: LiveState };
 
 export type Listener = (event: LiveEvent) => void;
@@ -65,7 +41,6 @@ const CLOSED = 2;
 export const BLOCKED_AFTER = 3;
 export const MAX_BACKOFF_MS = 10_000;
 export const POLL_IDLE_MS = 1_000;
-const TERMINAL = ["SUCCESS", "FAILURE", "CANCELLED", "DELETED"];
 
 export class LiveConnection {
   lastSeq = 0;

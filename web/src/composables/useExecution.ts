@@ -1,9 +1,9 @@
 // The execution page's data: the record, its live output, samples and connection state.
 import { computed, ref, shallowRef, watch, type Ref } from "vue";
-import type { Execution } from "@/api/types";
+import type { Execution, SampleEvent, StatusEvent } from "@/api/types";
 import { executionService } from "@/services/executions";
 import { useResource } from "./useResource";
-import { liveExecution, type LiveEvent, type LiveState, type SampleEvent, type StatusEvent } from "./liveExecution";
+import { liveExecution, type LiveEvent, type LiveState } from "./liveExecution";
 import { OutputBuffer } from "./outputBuffer";
 
 /** How far along a status is: an answer that arrives late never moves the page back. */

@@ -1,5 +1,5 @@
 import { http, type Query } from "@/api/client";
-import type { Artifact, CancelAnswer, Execution, ExecutionListItem, OutputPage, Page } from "@/api/types";
+import type { Artifact, CancelAnswer, Execution, ExecutionPage, OutputPage } from "@/api/types";
 
 export interface SubmitBody {
   script: number | string;
@@ -9,7 +9,7 @@ export interface SubmitBody {
 
 export const executionService = {
   list: (query: Query, signal?: AbortSignal) =>
-    http.get<Page<ExecutionListItem>>("/api/executions/", query, signal),
+    http.get<ExecutionPage>("/api/executions/", query, signal),
   get: (id: number | string) => http.get<Execution>(`/api/executions/${id}/`),
   submit: (body: SubmitBody) => http.post<Execution>("/api/executions/", body),
   cancel: (id: number | string) => http.post<CancelAnswer>(`/api/executions/${id}/cancel/`),

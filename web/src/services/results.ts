@@ -1,8 +1,8 @@
 import { http, type Query } from "@/api/client";
-import type { Page, ResultRecord } from "@/api/types";
+import type { ResultPage, ResultRecord } from "@/api/types";
 
 export const resultService = {
-  list: (query: Query) => http.get<Page<ResultRecord>>("/api/results/", query),
+  list: (query: Query) => http.get<ResultPage>("/api/results/", query),
   downloadUrl: (id: number) => `/api/results/${id}/download/`,
   async forTask(taskId: string): Promise<ResultRecord | null> {
     const page = await resultService.list({ task_id: taskId });

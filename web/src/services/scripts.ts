@@ -1,9 +1,9 @@
 import { http } from "@/api/client";
-import type { Page, Script } from "@/api/types";
+import type { Script, ScriptPage } from "@/api/types";
 
 export const scriptService = {
   page: (page = 1, query: Record<string, string> = {}) =>
-    http.get<Page<Script>>("/api/scripts/", { page, ...query }),
+    http.get<ScriptPage>("/api/scripts/", { page, ...query }),
   get: (id: number | string) => http.get<Script>(`/api/scripts/${id}/`),
   /** Every script the user may see, all pages. */
   async all(): Promise<Script[]> {
