@@ -117,8 +117,9 @@ def starts_warm(script: Any, path: Path) -> bool:
 def record_start(execution_id: int, outcome: Outcome) -> None:
     """Say how the run started: in the worker's log, and in a failure's message on a fallback.
 
-    ``outcome.details`` is not stored (no column for it yet), so a warm start that fell back
-    to a cold one is also named in the error message of a run that failed.
+    ``finish`` stores ``outcome.details`` (how the run started among them) with the row; a
+    warm start that fell back to a cold one is also named in the error message of a run that
+    failed, where whoever reads why it failed sees it first.
     """
     start = outcome.details.get("start", "cold")
     if start.startswith("cold (warm start failed"):
