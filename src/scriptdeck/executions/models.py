@@ -7,6 +7,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from scriptdeck import legacy
+
 
 class Status(models.TextChoices):
     PENDING = "PENDING"
@@ -261,7 +263,7 @@ class ResultRecord(models.Model):
     )
     scandevresult_filename = models.CharField(max_length=512)
     scandevresult_time = models.DateTimeField()
-    director = models.CharField(max_length=100, default="系统自动")
+    director = models.CharField(max_length=100, default=legacy.SYSTEM_DIRECTOR)
     remark = models.TextField(blank=True, default="")
     scandevresult_content = models.TextField()
     status = models.CharField(max_length=16, default="0")

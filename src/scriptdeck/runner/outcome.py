@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from scriptdeck import legacy
+
 from .capture import HeadTailBuffer
 from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
 from .spec import RunSpec
@@ -156,7 +158,7 @@ def judge(
         return
     if outcome.timed_out:
         message = (
-            "脚本执行超时 — timed out: exceeded the soft time limit of "
+            f"{legacy.TIMEOUT_MESSAGE} — timed out: exceeded the soft time limit of "
             f"{spec.soft_time_limit:g} s; SIGTERM was sent to its process group"
         )
         if hard_fired:
@@ -186,8 +188,9 @@ def judge(
         else:
             outcome.failure_reason = Reason.EXIT_CODE
             outcome.error_message = (
-                f"脚本执行失败 (返回码: {outcome.exit_code}) — the script exited with code "
-                f"{outcome.exit_code}.\n" + _tails(out, err)
+                legacy.EXIT_CODE_MESSAGE.format(code=outcome.exit_code)
+                + f" — the script exited with code {outcome.exit_code}.\n"
+                + _tails(out, err)
             )
             if outcome.result_source == "stdout" and _is_text_result(outcome.result):
                 outcome.result = None

@@ -7,7 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-TEXT_OUTPUT_MESSAGE = "脚本执行完成，输出为文本格式 (the script's output is text, not JSON)"
+from scriptdeck import legacy
+
+TEXT_OUTPUT_MESSAGE = f"{legacy.TEXT_OUTPUT_MESSAGE} (the script's output is text, not JSON)"
 
 
 class ResultFileError(ValueError):

@@ -21,6 +21,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn
 
+from scriptdeck.legacy import SDK_ERROR_MESSAGE
+
 __all__ = ["ScriptBase", "create_simple_script", "run"]
 
 RESULT_FILE_VARIABLE = "SCRIPT_RESULT_FILE"
@@ -115,7 +117,8 @@ class ScriptBase:
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             return self.error_result(
-                f"{self.script_name}执行出错: {exc}", error_type=type(exc).__name__
+                SDK_ERROR_MESSAGE.format(script=self.script_name, error=exc),
+                error_type=type(exc).__name__,
             )
 
 

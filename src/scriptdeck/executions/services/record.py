@@ -6,10 +6,9 @@ import json
 
 from django.utils import timezone
 
-from ..models import ResultRecord, TaskExecution
+from scriptdeck import legacy
 
-RESULT_FILE_SUFFIX = "_执行结果_"
-SYSTEM_DIRECTOR = "系统自动"
+from ..models import ResultRecord, TaskExecution
 
 
 def write_result_record(execution: TaskExecution) -> ResultRecord:
@@ -18,13 +17,13 @@ def write_result_record(execution: TaskExecution) -> ResultRecord:
     task_id = str(execution.task_id)
     return ResultRecord.objects.create(
         execution=execution,
-        scandevresult_filename=f"{execution.script_name}{RESULT_FILE_SUFFIX}{task_id[:8]}.json",
+        scandevresult_filename=f"{execution.script_name}{legacy.RESULT_FILE_SUFFIX}{task_id[:8]}.json",
         scandevresult_time=execution.completed_at or timezone.now(),
-        director=SYSTEM_DIRECTOR,
-        remark=f"脚本执行结果 - {description or execution.script_name}",
+        director=legacy.SYSTEM_DIRECTOR,
+        remark=legacy.RECORD_REMARK.format(what=description or execution.script_name),
         scandevresult_content=json.dumps(result, ensure_ascii=False, indent=2),
-        status="0",
-        result_type="script",
+        status=legacy.RECORD_STATUS_DONE,
+        result_type=legacy.RECORD_RESULT_TYPE,
         script_name=execution.script_name,
         task_id=task_id,
         page_context=execution.page_context,
