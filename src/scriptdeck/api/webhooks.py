@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as ModelValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
-from scriptdeck.access.models import Level
-from scriptdeck.automation import webhooks
+from scriptdeck.automation import services
 from scriptdeck.automation.models import WebhookTrigger
 from scriptdeck.catalog.models import Script
 
@@ -61,12 +57,6 @@ class WebhookSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
 
-    def validate_script(self, script: Script) -> Script:
-        refused = access.runnable_script(self.context["request"].user, script)
-        if refused:
-            raise serializers.ValidationError(refused)
-        return script
-
 
 class WebhookViewSet(
     mixins.ListModelMixin,
@@ -89,42 +79,18 @@ class WebhookViewSet(
         incoming = WebhookSerializer(data=request.data, context={"request": request})
         incoming.is_valid(raise_exception=True)
         data = dict(incoming.validated_data)
-        try:
-            hook, key = webhooks.create(
-                data.pop("name"),
-                data.pop("script"),
-                request.user,
-                parameters=data.pop("parameters", None),
-                allowed_fields=data.pop("allowed_fields", None),
-                **data,
-            )
-        except ModelValidationError as exc:
-            raise serializers.ValidationError(exc.message_dict) from None
-        audit.record(
-            audit.Action.WEBHOOK_CHANGE,
-            actor=request.user,
-            target=hook,
+        hook, key = services.create_webhook(
+            request.user,
+            data.pop("name"),
+            data.pop("script"),
+            parameters=data.pop("parameters", None),
+            allowed_fields=data.pop("allowed_fields", None),
             request=request,
-            change="created",
-            script=hook.script.name,
-            parameters=hook.parameters,
-            allowed_fields=hook.allowed_fields,
+            **data,
         )
         answer = WebhookSerializer(hook, context={"request": request, "key": key}).data
         return Response(answer, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
-        hook = self.get_object()
-        if hook.owner_id != request.user.pk and not access.can(
-            request.user, hook.script, Level.MANAGE
-        ):
-            raise PermissionDenied("only its owner or a manager of the script may revoke it")
-        if webhooks.revoke(hook):
-            audit.record(
-                audit.Action.WEBHOOK_CHANGE,
-                actor=request.user,
-                target=hook,
-                request=request,
-                change="revoked",
-            )
+        services.revoke_webhook(request.user, self.get_object(), request=request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -6,15 +6,35 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import Channel, NotificationDelivery, NotificationRule, Schedule, WebhookTrigger
+from scriptdeck.refusals import Refusal
+
+from . import services
+from .models import NotificationDelivery, NotificationRule, Schedule, WebhookTrigger
+from .scheduler import ScheduleError
+
+# What a schedule's form may set, and what of it the schedule's check reads.
+SCHEDULE_FIELDS = (
+    "name",
+    "script",
+    "owner",
+    "cron",
+    "interval_seconds",
+    "timezone",
+    "parameters",
+    "page_context",
+    "enabled",
+    "misfire_policy",
+    "overlap_policy",
+)
+SCHEDULE_CHECKED = ("script", "cron", "interval_seconds", "timezone", "parameters")
 
 
-def _audit(request: HttpRequest, action: str, target: Any, **detail: Any) -> None:
-    from scriptdeck.access import audit
-
-    audit.record(
-        getattr(audit.Action, action), actor=request.user, target=target, request=request, **detail
-    )
+def _translate(form: forms.ModelForm, refused: Refusal, fallback: str | None = None) -> None:
+    """A refusal's messages on the form: each on its field, or on ``fallback``."""
+    for name, messages in refused.errors.items():
+        field = name if name in form.fields else fallback
+        for message in messages:
+            form.add_error(field, message)
 
 
 # --- notifications: rules (with a write-only signing secret) and their deliveries --------
@@ -52,37 +72,14 @@ class NotificationRuleForm(forms.ModelForm):
         ]
 
     def clean(self) -> dict[str, Any]:
-        from .delivery import DeliveryRefused, email_addresses, http_url
-
         data = super().clean()
-        if not data.get("script") and not data.get("schedule"):
-            self.add_error("script", "Choose a script or a schedule.")
-        if not (data.get("on_failure") or data.get("on_success")) and (
-            data.get("duration_over") is None
-        ):
-            self.add_error(None, "Choose at least one of: on failure, on success, duration over.")
-        channel, target = data.get("channel"), data.get("target")
-        if channel and target:
-            try:
-                if channel == Channel.HTTP:
-                    data["target"] = http_url(target)
-                else:
-                    email_addresses(target)
-            except DeliveryRefused as exc:
-                self.add_error("target", str(exc))
-        if data.get("new_signing_secret") and data.get("remove_signing_secret"):
-            self.add_error("remove_signing_secret", "Either give a new secret or remove it.")
+        try:
+            checked = services.check_notification_rule(data)
+        except Refusal as refused:
+            _translate(self, refused)
+        else:
+            data["target"] = checked["target"]
         return data
-
-    def save(self, commit: bool = True) -> NotificationRule:
-        from scriptdeck.security.crypto import encrypt_text
-
-        secret = self.cleaned_data.get("new_signing_secret")
-        if secret:
-            self.instance.signing_secret = encrypt_text(secret)
-        elif self.cleaned_data.get("remove_signing_secret"):
-            self.instance.signing_secret = ""
-        return super().save(commit)
 
 
 @admin.register(NotificationRule)
@@ -127,12 +124,21 @@ class NotificationRuleAdmin(admin.ModelAdmin):
     def save_model(
         self, request: HttpRequest, obj: NotificationRule, form: Any, change: bool
     ) -> None:
-        super().save_model(request, obj, form, change)
-        _audit(request, "NOTIFICATION_CHANGE", obj, changed=sorted(form.changed_data))
+        services.save_notification_rule(
+            request.user,
+            obj,
+            form.changed_data,
+            new_signing_secret=form.cleaned_data.get("new_signing_secret") or "",
+            remove_signing_secret=bool(form.cleaned_data.get("remove_signing_secret")),
+            request=request,
+        )
 
     def delete_model(self, request: HttpRequest, obj: NotificationRule) -> None:
-        _audit(request, "NOTIFICATION_CHANGE", obj, changed=["deleted"])
-        super().delete_model(request, obj)
+        services.delete_notification_rule(request.user, obj, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for rule in queryset:
+            services.delete_notification_rule(request.user, rule, request=request)
 
 
 @admin.register(NotificationDelivery)
@@ -181,39 +187,19 @@ class ScheduleForm(forms.ModelForm):
         fields = "__all__"
 
     def clean(self) -> dict[str, Any]:
-        from scriptdeck.catalog.parameters import (
-            ParameterErrors,
-            split_secrets,
-            validate_parameters,
-            with_stored_secrets,
-        )
-        from scriptdeck.security.crypto import decrypt_json, encrypt_json
-
-        from .scheduler import ScheduleError, check_timing
-
         data = super().clean()
+        values = {name: data[name] for name in SCHEDULE_CHECKED if name in data}
         try:
-            check_timing(
-                data.get("cron") or "", data.get("interval_seconds"), data.get("timezone") or ""
+            # Only checked here: the service stores them (secrets apart) when the form saves.
+            services.check_schedule(values, self.instance if self.instance.pk else None)
+        except ScheduleError as refused:
+            _translate(self, refused)
+        except Refusal as refused:
+            # The parameters' problems, each named, on the one field that holds them.
+            self.add_error(
+                "parameters",
+                "; ".join(f"{k}: {', '.join(v)}" for k, v in refused.errors.items()),
             )
-        except ScheduleError as exc:
-            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
-        script = data.get("script")
-        if script is not None:
-            given = dict(data.get("parameters") or {})
-            if self.instance.pk and self.instance.secret_parameters:
-                given = with_stored_secrets(given, decrypt_json(self.instance.secret_parameters))
-            try:
-                checked = validate_parameters(script.effective_schema, given)
-            except ParameterErrors as exc:
-                self.add_error(
-                    "parameters",
-                    "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items()),
-                )
-            else:
-                shown, secrets = split_secrets(script.effective_schema, checked)
-                data["parameters"] = shown
-                self.instance.secret_parameters = encrypt_json(secrets) if secrets else ""
         return data
 
 
@@ -247,22 +233,23 @@ class ScheduleAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request: HttpRequest, obj: Schedule, form: Any, change: bool) -> None:
-        from .scheduler import plan
+        values = {name: form.cleaned_data[name] for name in form.fields if name in SCHEDULE_FIELDS}
+        if change:
+            changes = {name: values[name] for name in form.changed_data if name in values}
+            services.update_schedule(
+                request.user, obj, changes, request=request, changed=form.changed_data
+            )
+        else:
+            services.create_schedule(
+                request.user, values, instance=obj, request=request, changed=form.changed_data
+            )
 
-        if not change and obj.owner_id is None:
-            obj.owner = request.user
-        if not change or {"cron", "interval_seconds", "timezone", "enabled"} & set(
-            form.changed_data
-        ):
-            plan(obj)
-        super().save_model(request, obj, form, change)
-        _audit(
-            request,
-            "SCHEDULE_CHANGE",
-            obj,
-            change="changed" if change else "created",
-            changed=sorted(form.changed_data),
-        )
+    def delete_model(self, request: HttpRequest, obj: Schedule) -> None:
+        services.delete_schedule(request.user, obj, request=request)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for schedule in queryset:
+            services.delete_schedule(request.user, schedule, request=request)
 
 
 @admin.register(WebhookTrigger)
@@ -281,8 +268,5 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected webhooks")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        from . import webhooks
-
         for hook in queryset:
-            if webhooks.revoke(hook):
-                _audit(request, "WEBHOOK_CHANGE", hook, change="revoked")
+            services.revoke_webhook(request.user, hook, request=request)

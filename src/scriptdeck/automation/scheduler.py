@@ -20,6 +20,7 @@ from scriptdeck.access.models import Level
 from scriptdeck.access.permissions import can
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution, Trigger
+from scriptdeck.refusals import Refusal
 
 from .models import MisfirePolicy, OverlapPolicy, Schedule
 
@@ -28,13 +29,10 @@ log = logging.getLogger(__name__)
 RUNNING = (Status.PENDING, Status.STARTED)
 
 
-class ScheduleError(ValueError):
+class ScheduleError(Refusal, ValueError):
     """A schedule that cannot be planned: names the field and says why."""
 
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
+    default_code = "schedule_invalid"
 
 
 def check_timing(cron: str, interval_seconds: int | None, zone: str) -> None:
