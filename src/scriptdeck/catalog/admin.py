@@ -15,16 +15,12 @@ from scriptdeck.refusals import Refusal
 
 from .models import Script, ScriptVariable
 from .parameters import public_schema
-from .services import check_changes, update_script
-
-
-def _audit(request: HttpRequest, action: str, target: Any, **detail: Any) -> None:
-    # The audit log belongs to the access layer; the admin is a view over every app.
-    from scriptdeck.access import audit
-
-    audit.record(
-        getattr(audit.Action, action), actor=request.user, target=target, request=request, **detail
-    )
+from .services import (
+    check_changes,
+    record_variable_changes,
+    set_variable_value,
+    update_script,
+)
 
 
 class ScriptVariableForm(forms.ModelForm):
@@ -42,17 +38,13 @@ class ScriptVariableForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if not self.instance.pk and not data.get("value"):
+        value = data.get("value")
+        if not self.instance.pk and not value:
             self.add_error("value", "A new variable needs a value.")
+        elif value:
+            # Only the encrypted value goes onto the row the formset saves.
+            set_variable_value(self.instance, value)
         return data
-
-    def save(self, commit: bool = True) -> ScriptVariable:
-        from scriptdeck.security.crypto import encrypt_text
-
-        value = self.cleaned_data.get("value")
-        if value:
-            self.instance.value_encrypted = encrypt_text(value)
-        return super().save(commit)
 
 
 class ScriptVariableInline(admin.TabularInline):
@@ -186,8 +178,7 @@ class ScriptAdmin(admin.ModelAdmin):
         touched = [v.name for v in formset.new_objects + [o for o, _ in formset.changed_objects]]
         removed = [v.name for v in formset.deleted_objects]
         if touched or removed:
-            # Names only: a variable's value never reaches the log.
-            _audit(request, "VARIABLE_CHANGE", form.instance, set=touched, removed=removed)
+            record_variable_changes(request.user, form.instance, touched, removed, request=request)
 
     @admin.display(description="history size", ordering="history_bytes")
     def history_size(self, script: Script) -> str:

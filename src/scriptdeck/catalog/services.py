@@ -17,8 +17,9 @@ from scriptdeck.access import audit
 from scriptdeck.access.models import Level
 from scriptdeck.access.permissions import can
 from scriptdeck.refusals import Forbidden, Refusal
+from scriptdeck.security.crypto import encrypt_text
 
-from .models import Script
+from .models import Script, ScriptVariable
 from .parameters import public_schema
 from .registry import ScriptNotFound
 from .schema import check_schema
@@ -86,6 +87,26 @@ def update_script(
             changes=shown,
         )
     return stored
+
+
+def set_variable_value(variable: ScriptVariable, value: str) -> None:
+    """Give ``variable`` a new value, encrypted: the row never holds it in clear."""
+    variable.value_encrypted = encrypt_text(value)
+
+
+def record_variable_changes(
+    user: Any, script: Script, set_names: list[str], removed: list[str], *, request: Any = None
+) -> None:
+    """The audit row of a script's variables set or removed: names only, never a value."""
+    if set_names or removed:
+        audit.record(
+            audit.Action.VARIABLE_CHANGE,
+            actor=user,
+            target=script,
+            request=request,
+            set=set_names,
+            removed=removed,
+        )
 
 
 def _itself(value: object) -> object:
