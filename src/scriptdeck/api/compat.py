@@ -16,6 +16,7 @@ from scriptdeck.catalog.paths import PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.refusals import Refusal
 
 from .errors import refusal
 from .filters import is_id
@@ -135,4 +136,4 @@ def script_task_result(request: Request) -> Response:
 
 
 def _bad(field: str, message: str) -> Response:
-    return Response({field: [message], "error": f"{field}: {message}"}, status.HTTP_400_BAD_REQUEST)
+    return refusal(Refusal(field, f"{field}: {message}", {field: [message]}))

@@ -12,6 +12,10 @@ from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
+from scriptdeck.refusals import Refusal
+
+from .errors import refusal_json
+
 # Uploads have their own, larger limit (SCRIPTDECK_UPLOAD_MAX_BYTES).
 UPLOAD_PATHS = ("/api/uploads/",)
 
@@ -19,6 +23,19 @@ UPLOAD_PATHS = ("/api/uploads/",)
 class BodyTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "body_too_large"
+
+
+class RequestTooLarge(Refusal):
+    """A declared body over the limit (413), in the answer's usual keys."""
+
+    status = 413
+    default_code = "body_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("body", f"the request body is larger than the {limit} bytes allowed")
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message, "detail": self.message}
 
 
 class BodyLimitMiddleware:
@@ -33,10 +50,10 @@ class BodyLimitMiddleware:
             try:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
-                return JsonResponse({"error": "Content-Length is not a number"}, status=400)
+                bad = Refusal("Content-Length", "Content-Length is not a number")
+                return JsonResponse({"error": bad.message}, status=400, headers=bad.headers())
             if declared > limit:
-                message = f"the request body is larger than the {limit} bytes allowed"
-                return JsonResponse({"error": message, "detail": message}, status=413)
+                return refusal_json(RequestTooLarge(limit))
         return self.get_response(request)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -32,6 +31,7 @@ from scriptdeck.executions.models import (
     Upload,
     Worker,
 )
+from scriptdeck.refusals import Refusal
 
 from .filters import ExecutionFilter
 from .serializers import (
@@ -145,10 +145,9 @@ class ExecutionViewSet(
             after = int(request.query_params.get("after", 0))
             limit = min(max(int(request.query_params.get("limit", OUTPUT_PAGE)), 1), OUTPUT_PAGE)
         except ValueError:
-            return Response(
-                {"after": ["must be a whole number"], "error": "after: must be a whole number"},
-                status=status.HTTP_400_BAD_REQUEST,
-            )
+            raise Refusal(
+                "after", "after: must be a whole number", {"after": ["must be a whole number"]}
+            ) from None
         chunks = list(
             execution.events.filter(
                 seq__gt=after, kind__in=[EventKind.STDOUT, EventKind.STDERR]
@@ -247,17 +246,10 @@ class UploadViewSet(
         return Upload.objects.filter(user=self.request.user)
 
     def create(self, request: Request, *args: object, **kwargs: object) -> Response:
-        limit = settings.SCRIPTDECK_UPLOAD_MAX_BYTES
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > limit + 1024 * 1024:  # refused before the body is read
-            message = f"the file is larger than the {limit} bytes allowed"
-            return Response({"file": [message], "error": message}, status=400)
+        uploads.check_declared_size(int(request.META.get("CONTENT_LENGTH") or 0))
         incoming = UploadSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            upload = uploads.store(request.user, incoming.validated_data["file"])
-        except uploads.UploadRefused as exc:
-            return Response({exc.field: [exc.message], "error": exc.message}, status=400)
+        upload = uploads.store(request.user, incoming.validated_data["file"])
         return Response(UploadSerializer(upload).data, status=status.HTTP_201_CREATED)
 
 

@@ -13,17 +13,27 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from scriptdeck.catalog.parameters import file_parameters
+from scriptdeck.refusals import Refusal
 
 from .models import Upload
 
 SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
 
-class UploadRefused(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.message = message
+class UploadRefused(Refusal, ValueError):
+    """A file, or a file parameter, refused (400, naming the field)."""
+
+    default_code = "upload_refused"
+
+
+def check_declared_size(declared: int) -> None:
+    """Refuse an upload whose declared size is over the limit, before its body is read (the
+    multipart envelope may add up to 1 MiB)."""
+    limit = settings.SCRIPTDECK_UPLOAD_MAX_BYTES
+    if declared > limit + 1024 * 1024:
+        raise UploadRefused(
+            "file", f"the file is larger than the {limit} bytes allowed", code="upload_too_large"
+        )
 
 
 def store(user: Any, incoming: UploadedFile) -> Upload:
