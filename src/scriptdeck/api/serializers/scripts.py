@@ -113,12 +113,3 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
         ):
             raise serializers.ValidationError("a list of exit codes from 1 to 255")
         return value
-
-    def validate(self, attrs: dict) -> dict:
-        soft = attrs.get("soft_time_limit", getattr(self.instance, "soft_time_limit", None))
-        hard = attrs.get("time_limit", getattr(self.instance, "time_limit", None))
-        if soft is not None and hard is not None and hard < soft:
-            raise serializers.ValidationError(
-                {"time_limit": ["The hard limit must not be below the soft limit."]}
-            )
-        return attrs
