@@ -100,3 +100,24 @@ def test_a_runs_changes_are_announced_and_only_its_end_as_the_end(
     assert said[0] == (execution.pk, False)  # started
     assert said[-1] == (execution.pk, True)  # ended
     assert [ended for _, ended in said].count(True) == 1
+
+
+def test_a_retried_failure_is_not_the_end_the_answer_is_the_last_attempts(synced, alice, broker):
+    from scriptdeck.worker import sweeper
+
+    script = Script.objects.get(name="fails")
+    script.max_retries, script.retry_exit_codes, script.retry_backoff = 1, [2], 0
+    script.save()
+    first = services.submit(script=script, user=alice)
+    execute(first.pk)
+    first.refresh_from_db()
+    assert first.status == Status.FAILURE and first.retried_by_id
+    # Still going (the retry waits to be sent): at the timeout, the retry's current state.
+    response = get_async(f"/api/executions/{first.pk}/wait/?timeout=0.3", alice)
+    assert response.status_code == 200
+    assert response.json()["id"] == first.retried_by_id
+    assert response.json()["status"] == Status.PENDING
+    sweeper.sweep()
+    execute(first.retried_by_id)
+    body = get_async(f"/api/executions/{first.pk}/wait/?timeout=30", alice).json()
+    assert (body["id"], body["status"], body["attempt"]) == (first.retried_by_id, "FAILURE", 2)

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
@@ -35,8 +35,9 @@ from scriptdeck.executions.models import (
     TaskExecution,
 )
 
-from . import listener
+from . import listener, waiting
 from .serializers import ExecutionSerializer
+from .waiting import in_pool
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +47,6 @@ KEEPALIVE = 15.0
 # Last-Event-ID. The web process never buffers a stalled reader's backlog.
 QUEUE_LIMIT = 1000
 Event = tuple[str, dict[str, Any]]
-
-
-def _db(fn: Any) -> Any:
-    """Run ``fn`` off the event loop, in the shared pool (a poller outlives any request).
-
-    No request cycle closes those threads' connections, so each call does: a database
-    that restarted is reconnected to at the next poll.
-    """
-
-    def call(*args: Any) -> Any:
-        close_old_connections()
-        try:
-            return fn(*args)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(call, thread_sensitive=False)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -199,11 +183,11 @@ class Feed:
         last_status: str | None = None
         while self.subscribers:
             watch.clear()  # a change announced from here on is read on the next round
-            status = await _db(read_status)(self.pk)
+            status = await in_pool(read_status)(self.pk)
             if status is None:
                 self.publish(("end", {"id": self.pk, "status": "DELETED"}))
                 return
-            events = await _db(read_events)(self.pk, last_seq)
+            events = await in_pool(read_events)(self.pk, last_seq)
             for event in events:
                 last_seq = max(last_seq, event[1]["seq"])
                 self.publish(event)
@@ -212,10 +196,10 @@ class Feed:
                 self.publish(("status", status))
             if status["status"] in TERMINAL_STATUSES:
                 # The worker writes its last batch before it ends the run: read once more.
-                for event in await _db(read_events)(self.pk, last_seq):
+                for event in await in_pool(read_events)(self.pk, last_seq):
                     last_seq = max(last_seq, event[1]["seq"])
                     self.publish(event)
-                self.publish(("end", await _db(read_record)(self.pk)))
+                self.publish(("end", await in_pool(read_record)(self.pk)))
                 return
             await watch.wait(POLL_INTERVAL)
 
@@ -252,15 +236,15 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
     sent = after
     try:
         yield "retry: 1000\n\n"
-        status = await _db(read_status)(pk)
+        status = await in_pool(read_status)(pk)
         if status is None:
             return
         yield format_event("status", status)
-        for kind, payload in await _db(read_events)(pk, after):
+        for kind, payload in await in_pool(read_events)(pk, after):
             sent = max(sent, payload["seq"])
             yield format_event(kind, payload)
         if status["status"] in TERMINAL_STATUSES:
-            yield format_event("end", await _db(read_record)(pk))
+            yield format_event("end", await in_pool(read_record)(pk))
             return
         while True:
             try:
@@ -342,11 +326,12 @@ def _timeout(raw: str | None) -> float | None:
 async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
     """``GET /api/executions/{id}/wait/?timeout=30``: the record once the run has ended.
 
-    Answers as soon as the execution is terminal (at once if it already is), or at the
-    timeout with its current state; either way 200 with the same body as
-    ``GET /api/executions/{id}/``, whose ``status`` says which. ``timeout`` is in seconds,
-    0 to 300 (default 30). Async: a waiting client holds no thread; on PostgreSQL it is
-    woken by the worker's announcement of the end, elsewhere the row is read every 0.2 s.
+    Answers as soon as the run has ended (at once if it already has), or at the timeout
+    with its current state; either way 200 with the same body as
+    ``GET /api/executions/{id}/``, whose ``status`` says which. A failed attempt that is
+    retried has not ended the run: the answer is its last attempt's record (another ``id``,
+    its ``retry_of`` chain leading back). ``timeout`` is in seconds, 0 to 300 (default 30).
+    The wait is ``api/waiting.py``'s, which webhooks' ``?wait=`` shares.
     """
     if request.method != "GET":
         return JsonResponse({"detail": "Method not allowed."}, status=405)
@@ -357,30 +342,8 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
     code, detail = await sync_to_async(_authorize)(request, pk)
     if code != 200:
         return JsonResponse({"detail": detail}, status=code)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    record: tuple[str, str] | None = None
-    with listener.watch(pk) as watch:
-        row = await _db(read_status)(pk)
-        status = row["status"] if row is not None else None
-        while status is not None and status not in TERMINAL_STATUSES:
-            left = deadline - loop.time()
-            if left <= 0:
-                break
-            try:
-                woken = await asyncio.wait_for(watch.wait_end(POLL_INTERVAL), left)
-            except TimeoutError:
-                break
-            hinted = woken and watch.maybe_ended
-            watch.clear()  # announced from here on: read again
-            if hinted:  # the end, most likely: the record at once, not its status first
-                record = await _db(read_record_json)(pk)
-                status = record[0] if record is not None else None
-            else:
-                row, record = await _db(read_status)(pk), None
-                status = row["status"] if row is not None else None
-    if status is not None and record is None:
-        record = await _db(read_record_json)(pk)
+    state = await waiting.wait_for_end(pk, seconds)
+    record = await in_pool(read_record_json)(state["id"]) if state is not None else None
     if record is None:
         return JsonResponse({"detail": "Not found."}, status=404)
     return HttpResponse(record[1], content_type="application/json")

@@ -17,20 +17,18 @@ execution_time, memory_usage, url}`` (the compat result route's fields); a run s
 at the deadline answers the 202 above with its current status. A failed run that the
 script's retry policy retries is followed to its last attempt, as the compat route does.
 
-The view is async: a caller waiting for a result holds no thread. The row is read again when
-the worker announces a change (PostgreSQL, ``api/listener.py``), else every 0.15 s.
+The view is async: a caller waiting for a result holds no thread (``api/waiting.py``, the
+wait ``/wait/`` shares).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -38,27 +36,24 @@ from rest_framework.exceptions import ParseError
 
 from scriptdeck.access import audit
 from scriptdeck.automation import webhooks
-from scriptdeck.executions.models import TERMINAL_STATUSES, Status, TaskExecution
+from scriptdeck.executions.models import TERMINAL_STATUSES, Status
 from scriptdeck.executions.services import SubmitError
 
-from . import listener
+from . import waiting
 from .errors import refusal
 from .limits import BodyTooLarge, LimitedJSONParser
 
 log = logging.getLogger(__name__)
 
 NOT_FOUND = {"detail": "no such hook"}
-POLL_INTERVAL = 0.15
+# What the answer of an ended run is made of.
 STATE_FIELDS = (
-    "id",
     "task_id",
-    "status",
     "result",
     "error_message",
     "failure_reason",
     "execution_time",
     "memory_usage",
-    "retried_by_id",
 )
 
 
@@ -119,50 +114,6 @@ def _start(request: HttpRequest, token: str) -> HttpResponse | Started:
     return Started(execution.pk, str(execution.task_id), wait)
 
 
-def read_state(pk: int) -> dict[str, Any] | None:
-    return TaskExecution.objects.filter(pk=pk).values(*STATE_FIELDS).first()
-
-
-def _in_pool(pk: int) -> dict[str, Any] | None:
-    # No request cycle closes the pool threads' connections: each call does.
-    close_old_connections()
-    try:
-        return read_state(pk)
-    finally:
-        close_old_connections()
-
-
-async def wait_for_end(pk: int, seconds: float) -> dict[str, Any] | None:
-    """The execution's state once it ended (its last attempt's), or at the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    read = sync_to_async(_in_pool, thread_sensitive=False)
-    last: dict[str, Any] | None = None
-    while True:
-        with listener.watch(pk) as watch:
-            while True:
-                watch.clear()  # announced from here on: read again at once
-                state = await read(pk)
-                if state is None:  # removed meanwhile: answer with what was seen
-                    return last
-                last = state
-                if state["status"] in TERMINAL_STATUSES and state["retried_by_id"] is not None:
-                    break  # follow the retry
-                left = deadline - loop.time()
-                if state["status"] in TERMINAL_STATUSES or left <= 0:
-                    return state
-                await _wait(watch, min(POLL_INTERVAL, left), left)
-        pk = state["retried_by_id"]
-
-
-async def _wait(watch: listener.Watch, poll: float, left: float) -> None:
-    """Until the execution's end is announced, its next poll, or the deadline."""
-    try:
-        await asyncio.wait_for(watch.wait_end(poll), left)
-    except TimeoutError:
-        pass
-
-
 def _accepted(execution_id: int, task_id: str, status: str) -> JsonResponse:
     url = reverse("execution-detail", args=[execution_id])
     response = JsonResponse(
@@ -220,7 +171,7 @@ async def call(request: HttpRequest, token: str) -> HttpResponse:
         return _quiet(started, token)
     if started.wait <= 0:
         return _accepted(started.execution_id, started.task_id, Status.PENDING)
-    state = await wait_for_end(started.execution_id, started.wait)
+    state = await waiting.wait_for_end(started.execution_id, started.wait, STATE_FIELDS)
     if state is None:
         return _accepted(started.execution_id, started.task_id, Status.PENDING)
     return answer(state)
