@@ -317,6 +317,17 @@ def test_over_the_rate_limit_answers_429_with_retry_after(deploy, alice, broker)
     assert call(key, {"target": "a"}).status_code == 202
 
 
+def test_refusals_carry_their_code_and_an_unknown_key_only_the_fixed_body(deploy, alice, broker):
+    hook, key = webhooks.create("limited", deploy, alice, rate_limit=1, allowed_fields=["target"])
+    assert call(key, {"target": "a"}).status_code == 202
+    limited = call(key, {"target": "a"})
+    assert limited.status_code == 429 and limited["Refusal-Code"] == "rate_limited"
+    assert limited.json()["error"] == limited.json()["detail"]
+    unknown = call("hk_nope", {"target": "a"})
+    assert unknown["Refusal-Code"] == "webhook_not_found"
+    assert unknown.content == b'{"detail": "no such hook"}'
+
+
 def test_retry_after_counts_down_to_when_the_oldest_run_leaves_the_window(deploy, alice, broker):
     hook, key = webhooks.create("once", deploy, alice, rate_limit=1, allowed_fields=["target"])
     assert call(key, {"target": "a"}).status_code == 202

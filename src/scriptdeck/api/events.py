@@ -34,8 +34,10 @@ from scriptdeck.executions.models import (
     ExecutionEvent,
     TaskExecution,
 )
+from scriptdeck.refusals import WHOLE_REQUEST, NotFound, Refusal
 
 from . import listener, waiting
+from .errors import refusal_json
 from .serializers import ExecutionSerializer
 from .waiting import in_pool
 
@@ -265,7 +267,8 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
         feed.unsubscribe(queue)
 
 
-def _authorize(request: HttpRequest, pk: int) -> tuple[int, str]:
+def _authorize(request: HttpRequest, pk: int) -> HttpResponse | None:
+    """The answer refusing ``request`` a look at execution ``pk``, or None when it may."""
     # Its own thread and connection: closed at once, or every open stream would keep
     # one database connection for its whole life (200 viewers: 200 connections).
     try:
@@ -275,32 +278,37 @@ def _authorize(request: HttpRequest, pk: int) -> tuple[int, str]:
             connection.close()
 
 
-def _check_access(request: HttpRequest, pk: int) -> tuple[int, str]:
+def _check_access(request: HttpRequest, pk: int) -> HttpResponse | None:
     drf_request = Request(
         request, authenticators=[ApiTokenAuthentication(), SessionAuthentication()]
     )
     try:
         user = drf_request.user
     except APIException as exc:
-        return 401, str(exc.detail)
+        return JsonResponse({"detail": str(exc.detail)}, status=401)
     if not user or not user.is_authenticated:
-        return 401, "Authentication credentials were not provided."
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     if not permissions.executions_for(user, TaskExecution.objects.filter(pk=pk)).exists():
-        return 404, "Not found."
-    return 200, ""
+        return refusal_json(_not_found())
+    return None
+
+
+def _not_found() -> NotFound:
+    # One answer for a run that does not exist and one the caller may not see.
+    return NotFound(WHOLE_REQUEST, "Not found.")
 
 
 async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "GET":
         return JsonResponse({"detail": "Method not allowed."}, status=405)
-    code, detail = await sync_to_async(_authorize)(request, pk)
-    if code != 200:
-        return JsonResponse({"detail": detail}, status=code)
+    refused = await sync_to_async(_authorize)(request, pk)
+    if refused is not None:
+        return refused
     raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
     try:
         after = max(0, int(raw))
     except ValueError:
-        return JsonResponse({"last_event_id": ["must be a whole number"]}, status=400)
+        return refusal_json(Refusal.from_errors({"last_event_id": ["must be a whole number"]}))
     response = StreamingHttpResponse(stream(pk, after), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
@@ -338,12 +346,12 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
     seconds = _timeout(request.GET.get("timeout"))
     if seconds is None:
         message = f"must be a number of seconds from 0 to {MAX_WAIT:.0f}"
-        return JsonResponse({"timeout": [message], "error": f"timeout: {message}"}, status=400)
-    code, detail = await sync_to_async(_authorize)(request, pk)
-    if code != 200:
-        return JsonResponse({"detail": detail}, status=code)
+        return refusal_json(Refusal.from_errors({"timeout": [message]}))
+    refused = await sync_to_async(_authorize)(request, pk)
+    if refused is not None:
+        return refused
     state = await waiting.wait_for_end(pk, seconds)
     record = await in_pool(read_record_json)(state["id"]) if state is not None else None
     if record is None:
-        return JsonResponse({"detail": "Not found."}, status=404)
+        return refusal_json(_not_found())
     return HttpResponse(record[1], content_type="application/json")

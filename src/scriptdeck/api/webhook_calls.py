@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -38,14 +39,14 @@ from scriptdeck.access import audit
 from scriptdeck.automation import webhooks
 from scriptdeck.executions.models import TERMINAL_STATUSES, Status
 from scriptdeck.executions.services import SubmitError
+from scriptdeck.refusals import Refusal
 
 from . import waiting
-from .errors import refusal
-from .limits import BodyTooLarge, LimitedJSONParser
+from .errors import refusal_json
+from .limits import BodyTooLarge, LimitedJSONParser, RequestTooLarge
 
 log = logging.getLogger(__name__)
 
-NOT_FOUND = {"detail": "no such hook"}
 # What the answer of an ended run is made of.
 STATE_FIELDS = (
     "task_id",
@@ -62,10 +63,6 @@ class Started:
     execution_id: int
     task_id: str
     wait: float
-
-
-def _not_found() -> JsonResponse:
-    return JsonResponse(NOT_FOUND, status=404)
 
 
 def wait_seconds(raw: str | None) -> float:
@@ -85,32 +82,26 @@ def read_body(request: HttpRequest) -> Any:
     """The body as JSON (empty: ``{}``), with the API's size and depth limits."""
     try:
         return LimitedJSONParser().parse(request)
+    except BodyTooLarge:
+        raise RequestTooLarge(settings.SCRIPTDECK_MAX_BODY_BYTES) from None
     except ParseError as exc:
         raise SubmitError("body", str(exc.detail)) from None
 
 
 def _start(request: HttpRequest, token: str) -> HttpResponse | Started:
-    hook = webhooks.find(token)
-    if hook is None:
-        return _not_found()
     try:
+        hook = webhooks.find(token)
+        if hook is None:
+            raise webhooks.UnknownWebhook()
         webhooks.check(hook)
         body = read_body(request)
         wait = min(wait_seconds(request.GET.get("wait")), float(hook.max_wait))
         execution = webhooks.fire(hook, body, audit.client_ip(request))
     except webhooks.WebhookUnavailable as exc:
         log.warning("webhook call answered 404: %s", exc)
-        return _not_found()
-    except webhooks.RateLimited as exc:
-        response = JsonResponse({"detail": str(exc)}, status=429)
-        response["Retry-After"] = str(exc.retry_after)
-        return response
-    except BodyTooLarge as exc:
-        message = str(exc.detail)
-        return JsonResponse({"error": message, "detail": message}, status=413)
-    except SubmitError as exc:
-        refused = refusal(exc)
-        return JsonResponse(refused.data, status=refused.status_code)
+        return refusal_json(exc)
+    except Refusal as exc:
+        return refusal_json(exc)
     return Started(execution.pk, str(execution.task_id), wait)
 
 

@@ -45,6 +45,7 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.parameters import split_secrets
 from scriptdeck.executions import services
 from scriptdeck.executions.models import TaskExecution, Trigger
+from scriptdeck.refusals import WHOLE_REQUEST, NotFound, Refusal
 from scriptdeck.security.crypto import encrypt_json
 
 from .models import WebhookTrigger
@@ -56,20 +57,46 @@ PREFIX_LENGTH = 9
 WINDOW_SECONDS = 60
 
 
-class WebhookUnavailable(Exception):
+class UnknownWebhook(NotFound):
+    """No webhook may run for this key.
+
+    Answered the same whatever the reason, so the answer tells a caller nothing about the
+    key (whether it ever was one, was revoked, or its owner lost a grant).
+    """
+
+    default_code = "webhook_not_found"
+
+    def __init__(self, reason: str = "no such hook") -> None:
+        super().__init__(WHOLE_REQUEST, reason)
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": "no such hook"}
+
+
+class WebhookUnavailable(UnknownWebhook):
     """The webhook exists but may not run now (revoked, owner without permission, script off).
 
-    The message says why, for the log; callers answer as for an unknown key.
+    The message says why, for the log; the answer is an unknown key's.
     """
 
 
-class RateLimited(Exception):
-    """The webhook started ``limit`` runs in the last minute."""
+class RateLimited(Refusal):
+    """The webhook started ``limit`` runs in the last minute (answered 429, ``Retry-After``)."""
+
+    status = 429
+    default_code = "rate_limited"
 
     def __init__(self, limit: int, retry_after: int) -> None:
-        super().__init__(f"at most {limit} runs a minute; try again in {retry_after} s")
+        super().__init__(
+            WHOLE_REQUEST,
+            f"at most {limit} runs a minute; try again in {retry_after} s",
+            params={"limit": limit, "retry_after": retry_after},
+        )
         self.limit = limit
         self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Retry-After": str(self.retry_after)}
 
 
 def digest_of(key: str) -> str:
