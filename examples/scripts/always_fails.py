@@ -2,9 +2,18 @@
 
 from scriptdeck.sdk import ScriptBase, create_simple_script
 
+PARAMETERS = {
+    "message": {
+        "type": "string",
+        "title": "Error message",
+        "description": "What the error says.",
+        "default": "this script fails on purpose",
+    },
+}
+
 
 def main_logic(script: ScriptBase):
-    raise RuntimeError("this script fails on purpose")
+    raise RuntimeError(script.get_parameter("message") or "this script fails on purpose")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,17 @@ from scriptdeck.sdk import ScriptBase, create_simple_script
 GIB = 1024**3
 COLUMNS = ["mount", "path", "total_gib", "used_gib", "free_gib", "used_percent"]
 
+PARAMETERS = {
+    "paths": {
+        "type": "array",
+        "items": {"type": "string"},
+        "title": "Paths",
+        "description": "Paths to measure; empty: /, the working folder, the temporary "
+        "folder and the home folder.",
+        "examples": [["/", "/var"]],
+    },
+}
+
 
 def mount_point(path):
     path = os.path.realpath(path)

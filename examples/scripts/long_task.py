@@ -4,6 +4,23 @@ import time
 
 from scriptdeck.sdk import ScriptBase, create_simple_script
 
+PARAMETERS = {
+    "steps": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 10000,
+        "default": 10,
+        "description": "How many progress lines to log.",
+    },
+    "interval": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 3600,
+        "default": 1,
+        "description": "Seconds between two lines.",
+    },
+}
+
 
 def main_logic(script: ScriptBase):
     steps = int(script.get_parameter("steps", 10))

@@ -7,6 +7,24 @@ import time
 
 from scriptdeck.sdk import ScriptBase, create_simple_script
 
+PARAMETERS = {
+    "mb": {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 65536,
+        "default": 300,
+        "title": "Megabytes",
+        "description": "How much memory to fill and hold.",
+    },
+    "seconds": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 3600,
+        "default": 1,
+        "description": "How long to hold it.",
+    },
+}
+
 
 def peak_rss_mb():
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -2,6 +2,27 @@
 
 from celery_app.script_base import ScriptBase, create_simple_script
 
+# 参数 (the parameters the form offers). The source's pages send whatever they like, and
+# the script echoes it all back, so other names stay allowed.
+PARAMETERS = {
+    'type': 'object',
+    'properties': {
+        'target': {
+            'type': 'string',
+            'title': '扫描目标 (target)',
+            'description': 'A device name, or "all".',
+            'default': 'all',
+        },
+        'mode': {
+            'type': 'string',
+            'title': '扫描模式 (mode)',
+            'enum': ['quick', 'full'],
+            'default': 'quick',
+        },
+    },
+    'additionalProperties': True,
+}
+
 
 def main_logic(script: ScriptBase):
     # 获取参数 (read the parameters)
