@@ -79,10 +79,10 @@ def test_name_and_path_run_the_path_under_the_given_name(
 
 
 def test_a_name_alone_is_looked_up_in_the_folder_with_py_appended(
-    synced, scripts_dir, alice_client, broker, django_capture_on_commit_callbacks
+    synced, scripts_dir, admin_client, alice_client, broker, django_capture_on_commit_callbacks
 ):
-    write_script(scripts_dir, "added_later.py", "print('{}')")  # not synced yet
-    response = post(alice_client, django_capture_on_commit_callbacks, script_name="added_later")
+    write_script(scripts_dir, "added_later.py", "print('{}')")  # not synced yet: staff register it
+    response = post(admin_client, django_capture_on_commit_callbacks, script_name="added_later")
     assert response.status_code == 202
     execution = TaskExecution.objects.get()
     assert execution.script.path == "added_later.py"
@@ -222,4 +222,48 @@ def test_files_the_catalog_does_not_list_are_refused_by_path(
         alice_client, django_capture_on_commit_callbacks, script_name="x", script_path=path
     )
     assert response.status_code == 400
+    assert TaskExecution.objects.count() == 0
+
+
+@pytest.mark.parametrize("by", ["name", "path"])
+def test_an_unsynced_file_named_by_a_non_staff_caller_is_missing_and_not_registered(
+    synced, scripts_dir, alice_client, broker, django_capture_on_commit_callbacks, by
+):
+    write_script(scripts_dir, "added_later.py", "print('{}')")  # not synced yet
+
+    def named(stem):
+        if by == "name":
+            return {"script_name": stem}
+        return {"script_name": "x", "script_path": f"{stem}.py"}
+
+    unsynced = post(alice_client, django_capture_on_commit_callbacks, **named("added_later"))
+    missing = post(alice_client, django_capture_on_commit_callbacks, **named("never_was"))
+    assert unsynced.status_code == missing.status_code
+    assert missing.status_code in (400, 404)
+    assert unsynced.headers["Refusal-Code"] == missing.headers["Refusal-Code"]
+    assert unsynced.json() == {
+        key: [m.replace("never_was", "added_later") for m in value]
+        if isinstance(value, list)
+        else value.replace("never_was", "added_later")
+        for key, value in missing.json().items()
+    }
+    assert not Script.objects.filter(path="added_later.py").exists()
+    assert TaskExecution.objects.count() == 0
+    assert broker == []
+
+
+def test_a_file_back_after_going_missing_is_not_reactivated_by_a_non_staff_caller(
+    synced, scripts_dir, alice_client, broker, django_capture_on_commit_callbacks
+):
+    from scriptdeck.catalog.registry import sync
+
+    gone = scripts_dir / "fails.py"
+    body = gone.read_text()
+    gone.unlink()
+    sync()
+    gone.write_text(body)  # back, not synced yet
+    response = post(alice_client, django_capture_on_commit_callbacks, script_name="fails")
+    assert response.status_code == 404
+    script = Script.objects.get(path="fails.py")
+    assert not script.is_active and script.missing_since is not None
     assert TaskExecution.objects.count() == 0

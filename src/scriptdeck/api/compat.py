@@ -59,8 +59,13 @@ def execute_script(request: Request) -> Response:
     body.is_valid(raise_exception=True)
     data = body.validated_data
     try:
+        # Only staff register a file the catalog has not synced yet; anyone else is told
+        # it does not exist, so naming files is no way to add scripts or to probe for them.
         resolved = resolve_request(
-            data.get("script_id"), data.get("script_name"), data.get("script_path")
+            data.get("script_id"),
+            data.get("script_name"),
+            data.get("script_path"),
+            may_register=bool(request.user.is_staff and request.user.is_active),
         )
         if not access.scripts_for(request.user).filter(pk=resolved.script.pk).exists():
             # Reported exactly like a script that does not exist.

@@ -104,10 +104,12 @@ def sync(root: Path | None = None) -> SyncReport:
     return report
 
 
-def register_file(path: Path) -> Script:
-    """The Script row for a confined file, registering it on first use.
+def register_file(path: Path, *, may_register: bool = True, given: str = "") -> Script:
+    """The Script row for a confined file, registering it on first use when ``may_register``.
 
-    Only what the catalog itself would list: a hidden or private file is refused.
+    Only what the catalog itself would list: a hidden or private file is refused. Without
+    ``may_register`` a file the catalog has not synced (new, or back after it went missing)
+    is reported exactly as a file that is not there, under the path the caller ``given``.
     """
     root = scripts_root()
     _, rel = relative_name(path, root)
@@ -116,6 +118,8 @@ def register_file(path: Path) -> Script:
     with transaction.atomic():
         script = Script.objects.select_for_update().filter(path=rel).first()
         if script is None or script.missing_since is not None:
+            if not may_register:
+                raise NoSuchScriptFile(f"no such script: {given or rel}")
             script, _ = _apply_file(script, path, root)
     return script
 
@@ -137,12 +141,18 @@ class Resolved:
 
 
 def resolve_request(
-    script_id: object = None, script_name: str | None = None, script_path: str | None = None
+    script_id: object = None,
+    script_name: str | None = None,
+    script_path: str | None = None,
+    *,
+    may_register: bool = False,
 ) -> Resolved:
     """The source's resolution order: ``script_id`` → ``script_name`` + ``script_path`` → name.
 
     Every path is confined to the scripts folder; the name the caller gave is the name
-    the script runs under (``SCRIPT_NAME``), as in the source.
+    the script runs under (``SCRIPT_NAME``), as in the source. A file the catalog has not
+    synced yet is registered on the way only when the door says the caller ``may_register``;
+    otherwise it answers as a name or path that does not exist.
     """
     if script_id not in (None, ""):
         try:
@@ -152,18 +162,20 @@ def resolve_request(
         return Resolved(script, confine(script.path), script.name)
     if script_name and script_path:
         path = confine(script_path)
-        return Resolved(_active(register_file(path)), path, script_name)
+        script = register_file(path, may_register=may_register, given=script_path)
+        return Resolved(_active(script), path, script_name)
     if script_name:
         candidate = script_name if script_name.endswith(".py") else f"{script_name}.py"
         try:
             path = confine(candidate)
+            script = register_file(path, may_register=may_register, given=candidate)
         except NoSuchScriptFile:
             # Not a Python file: a registered script of that name (a shell script, say).
             script = Script.objects.filter(name=script_name, is_active=True).first()
             if script is None:
                 raise ScriptNotFound(f"no script named {script_name!r}") from None
             return Resolved(script, confine(script.path), script_name)
-        return Resolved(_active(register_file(path)), path, script_name)
+        return Resolved(_active(script), path, script_name)
     raise ScriptNotFound("give script_id, script_name, or script_name with script_path")
 
 
