@@ -17,6 +17,7 @@ class Action:
     CANCEL = "execution.cancel"
     SCRIPT_CHANGE = "script.change"
     VARIABLE_CHANGE = "script.variable"
+    CATALOG_SYNC = "catalog.sync"
     GRANT_ADD = "grant.add"
     GRANT_CHANGE = "grant.change"
     GRANT_REMOVE = "grant.remove"
@@ -34,6 +35,7 @@ class Action:
         CANCEL,
         SCRIPT_CHANGE,
         VARIABLE_CHANGE,
+        CATALOG_SYNC,
         GRANT_ADD,
         GRANT_CHANGE,
         GRANT_REMOVE,

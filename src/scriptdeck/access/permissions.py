@@ -171,3 +171,10 @@ class Levels:
 
 def level_name(level: int) -> str | None:
     return Level(level).label if level else None
+
+
+def manages_every_script(user: Any) -> bool:
+    """Staff, or a holder of manage on every script (a grant naming no script): who may
+    sync the whole catalog with its folder."""
+    levels = Levels(user)
+    return levels.staff or levels.everything >= Level.MANAGE

@@ -9,8 +9,8 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
@@ -21,7 +21,7 @@ from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import ScriptNotFound
-from scriptdeck.catalog.services import update_script
+from scriptdeck.catalog.services import sync_now, update_script
 from scriptdeck.executions import services, uploads, workers
 from scriptdeck.executions.models import (
     EventKind,
@@ -59,7 +59,7 @@ class ScriptViewSet(
     """The scripts you may see; a manager of a script may change its settings."""
 
     serializer_class = ScriptSerializer
-    http_method_names = ["get", "patch", "head", "options"]
+    http_method_names = ["get", "patch", "post", "head", "options"]
     filter_backends = [DjangoFilterBackend]
     filterset_fields = ["is_active", "queue", "name"]
 
@@ -72,6 +72,31 @@ class ScriptViewSet(
             serializer.instance,
             dict(serializer.validated_data),
             request=self.request,
+        )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: inline_serializer(
+                "SyncCounts",
+                {
+                    "added": serializers.IntegerField(),
+                    "updated": serializers.IntegerField(),
+                    "deactivated": serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    @action(detail=False, methods=["post"])
+    def sync(self, request: Request) -> Response:
+        """Sync the catalog with the scripts folder now (staff, or manage on every script)."""
+        report = sync_now(request.user, request=request)
+        return Response(
+            {
+                "added": len(report.added),
+                "updated": len(report.updated),
+                "deactivated": len(report.deactivated),
+            }
         )
 
 

@@ -1,6 +1,7 @@
 """Changing the catalog: a script's settings, checked, saved and audited in one place.
 
-Registering the scripts folder's files is ``registry.sync``. The API's PATCH and the
+Registering the scripts folder's files is ``registry.sync``; a person's "Sync now" is
+:func:`sync_now`, which checks and audits it. The API's PATCH and the
 Django admin both change a script's settings through :func:`update_script`, so the
 permission rule, the checks and the audit row's shape are written once. This module is
 the catalog's service layer: it asks ``access`` (grants, the audit log), which the
@@ -15,13 +16,13 @@ from django.db import transaction
 
 from scriptdeck.access import audit
 from scriptdeck.access.models import Level
-from scriptdeck.access.permissions import can
+from scriptdeck.access.permissions import can, manages_every_script
 from scriptdeck.refusals import Forbidden, Refusal
 from scriptdeck.security.crypto import encrypt_text
 
 from .models import Script, ScriptVariable
 from .parameters import public_schema
-from .registry import ScriptNotFound
+from .registry import ScriptNotFound, SyncReport, sync
 from .schema import check_schema
 
 # How a changed value is written to the audit log: a schema is shown as the API shows it
@@ -87,6 +88,32 @@ def update_script(
             changes=shown,
         )
     return stored
+
+
+def sync_now(user: Any, *, request: Any = None) -> SyncReport:
+    """Sync the catalog with its folder at a person's asking, with one audit row of the counts.
+
+    Needs staff or manage on every script: a sync touches every script, those the user
+    cannot see included.
+    """
+    if not manages_every_script(user):
+        raise Forbidden(
+            "scripts",
+            "syncing the scripts folder needs staff or the manage permission on every script",
+            code="sync_denied",
+        )
+    with transaction.atomic():
+        report = sync()
+        audit.record(
+            audit.Action.CATALOG_SYNC,
+            actor=user,
+            target_type="catalog",
+            request=request,
+            added=len(report.added),
+            updated=len(report.updated),
+            deactivated=len(report.deactivated),
+        )
+    return report
 
 
 def set_variable_value(variable: ScriptVariable, value: str) -> None:
