@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .values import Problem, check_value, fits_type
+from .values import Problem, check_value, fits_type, pattern_error
 
 SCALAR_TYPES = ("string", "integer", "number", "boolean")
 TYPES = (*SCALAR_TYPES, "array")
@@ -178,10 +178,9 @@ def _counter_check(applies_to: str, label: str) -> Any:
 def _check_pattern(value: object, kind: str | None) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
-    try:
-        re.compile(value)
-    except re.error as exc:
-        return f"is not a valid regular expression: {exc}"
+    problem = pattern_error(value)
+    if problem is not None:
+        return problem
     return None if kind == "string" else "applies to string parameters only"
 
 

@@ -20,8 +20,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import re2
+
 FILE_FORMAT = "file"
 MAX_ITEM_MESSAGES = 10  # per field: a list of 10,000 wrong items answers 10 sentences, not 10,000
+# A pattern runs in RE2, whose time is linear in the value's length: no pattern can make a
+# check backtrack for seconds while the web process waits. Its compiled size is bounded too.
+MAX_PATTERN_LENGTH = 1000
+_PATTERN_MEMORY = 8 << 20  # bytes RE2 may use for one pattern's program and DFA cache
 
 # key -> sentence; {n} is shown as a person reads a number, {s} pluralises a count.
 SENTENCES: dict[str, str] = {
@@ -161,12 +167,37 @@ _FORMATS: dict[str, tuple[Callable[[str], bool], str]] = {
 }
 
 
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str] | None:
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.log_errors = False  # a refused pattern is a schema problem, not a stderr line
+    options.max_mem = _PATTERN_MEMORY
+    return options
+
+
+_OPTIONS = _re2_options()
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why ``pattern`` cannot be run (too long, or outside RE2's syntax), or ``None``.
+
+    RE2 has no backreferences and no lookaround: those are what make a match exponential.
+    """
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return f"is longer than {MAX_PATTERN_LENGTH} characters"
     try:
-        return re.compile(pattern)
-    except re.error:
+        re2.compile(pattern, _OPTIONS)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        text = reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+        return f"is not a valid regular expression (RE2 syntax): {text}"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> Any:
+    if pattern_error(pattern) is not None:
         return None
+    return re2.compile(pattern, _OPTIONS)
 
 
 def _show(value: object) -> str:

@@ -69,7 +69,13 @@ const FORMATS: Record<string, [(text: string) => boolean, string]> = {
   "date-time": [isDateTime, "datetime"],
 };
 
+// The server runs patterns in RE2 (linear time), which has no backreference or lookaround;
+// a browser's engine backtracks, exponentially on a quantified group like ^(a+)+$. The
+// console leaves all of those to the server rather than freeze the page.
+const SERVER_ONLY_PATTERN = /\\[1-9]|\\k<|\(\?<?[=!]|\)[*+{]/;
+
 function patternOf(pattern: string): RegExp | null {
+  if (SERVER_ONLY_PATTERN.test(pattern)) return null;
   try {
     return new RegExp(pattern, "u");
   } catch {
