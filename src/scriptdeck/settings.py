@@ -209,6 +209,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # An execution's status has one name in the document wherever it appears.
+    "ENUM_NAME_OVERRIDES": {"StatusEnum": "scriptdeck.executions.models.Status"},
 }
 
 # --- scripts
@@ -224,6 +226,10 @@ SCRIPTDECK_WARM_START = env_bool("SCRIPTDECK_WARM_START", False)
 SCRIPTDECK_EXEC_SERVER = env_bool("SCRIPTDECK_EXEC_SERVER", True)
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
 SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
+# Environments of scripts that declare their dependencies (PEP 723), one per distinct set,
+# built by the worker that runs the script; a build longer than this many seconds fails.
+SCRIPTDECK_ENVS_DIR = SCRIPTDECK_HOME / "envs"
+SCRIPTDECK_DEPENDENCIES_TIMEOUT = env_float("SCRIPTDECK_DEPENDENCIES_TIMEOUT", 600.0)
 SCRIPTDECK_UPLOAD_MAX_BYTES = env_int("SCRIPTDECK_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
 SCRIPTDECK_ARTIFACT_MAX_FILES = env_int("SCRIPTDECK_ARTIFACT_MAX_FILES", 1000)
 SCRIPTDECK_ARTIFACT_MAX_BYTES = env_int("SCRIPTDECK_ARTIFACT_MAX_BYTES", 1024**3)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scriptdeck.access import permissions as access
-from scriptdeck.executions.models import TaskExecution
+from scriptdeck.executions.models import Status, TaskExecution
 from scriptdeck.reports.overview import overview
 
 MAX_DAYS = 366
@@ -33,6 +33,39 @@ def _window(request: Request) -> tuple[int, ZoneInfo]:
     return days, zone
 
 
+class OverviewDaySerializer(serializers.Serializer):
+    day = serializers.DateField()
+    status = serializers.ChoiceField(choices=Status.choices)
+    runs = serializers.IntegerField()
+
+
+class OverviewScriptSerializer(serializers.Serializer):
+    script_id = serializers.IntegerField(allow_null=True)
+    script_name = serializers.CharField()
+    runs = serializers.IntegerField()
+    successes = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True)
+    p50_seconds = serializers.FloatField(allow_null=True)
+    p95_seconds = serializers.FloatField(allow_null=True)
+    last_status = serializers.ChoiceField(choices=Status.choices, allow_null=True)
+    last_run_at = serializers.DateTimeField(allow_null=True)
+
+
+class OverviewNowSerializer(serializers.Serializer):
+    pending = serializers.IntegerField()
+    started = serializers.IntegerField()
+
+
+class OverviewSerializer(serializers.Serializer):
+    """The answer's shape, for the OpenAPI document (the view answers the dict as built)."""
+
+    days = serializers.IntegerField()
+    per_day = OverviewDaySerializer(many=True)
+    scripts = OverviewScriptSerializer(many=True)
+    now = OverviewNowSerializer()
+
+
 class OverviewView(APIView):
     """Runs per day by status, per-script success rate and p50/p95 duration, what runs now."""
 
@@ -50,17 +83,7 @@ class OverviewView(APIView):
             OpenApiParameter("days", int, description="The window, in days (1–366; 30)."),
             OpenApiParameter("tz", str, description="Time zone of the day buckets (UTC)."),
         ],
-        responses={
-            200: inline_serializer(
-                "Overview",
-                {
-                    "days": serializers.IntegerField(),
-                    "per_day": serializers.ListField(child=serializers.DictField()),
-                    "scripts": serializers.ListField(child=serializers.DictField()),
-                    "now": serializers.DictField(child=serializers.IntegerField()),
-                },
-            )
-        },
+        responses={200: OverviewSerializer},
     )
     def get(self, request: Request) -> Response:
         days, zone = _window(request)

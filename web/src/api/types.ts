@@ -21,30 +21,9 @@ export type ScriptPage = Schemas["PaginatedScriptList"];
 export type ExecutionPage = Schemas["PaginatedExecutionListList"];
 export type ResultPage = Schemas["PaginatedResultRecordList"];
 
-// GET /api/stats/overview/: the schema declares its rows only as dicts, so their fields are
-// written here, once (docs/api.md); `days` comes from the schema.
-export interface OverviewDay {
-  day: string;
-  status: ExecutionStatus;
-  runs: number;
-}
-export interface OverviewScript {
-  script_id: number | null;
-  script_name: string;
-  runs: number;
-  successes: number;
-  failures: number;
-  success_rate: number | null;
-  p50_seconds: number | null;
-  p95_seconds: number | null;
-  last_status: ExecutionStatus | null;
-  last_run_at: string | null;
-}
-export type Overview = Pick<Schemas["Overview"], "days"> & {
-  per_day: OverviewDay[];
-  scripts: OverviewScript[];
-  now: { pending: number; started: number };
-};
+export type OverviewDay = Schemas["OverviewDay"];
+export type OverviewScript = Schemas["OverviewScript"];
+export type Overview = Schemas["Overview"];
 
 // The events of GET /api/executions/{id}/events/ (Server-Sent Events, which OpenAPI does not
 // describe; docs/api.md lists them): written here, once, from the generated types where they
