@@ -37,6 +37,7 @@ class FailureReason(models.TextChoices):
     SPAWN_FAILED = "spawn_failed", "could not be started"
     UNSUPPORTED_TYPE = "unsupported_type", "not a runnable file type"
     SCRIPT_MISSING = "script_missing", "the script file is gone"
+    DEPENDENCIES_FAILED = "dependencies_failed", "its dependencies could not be installed"
     WORKER_SHUTDOWN = "worker_shutdown", "the worker stopped during the run"
     WORKER_LOST = "worker_lost", "the worker stopped sending heartbeats"
     INTERNAL_ERROR = "internal_error", "an error in scriptdeck itself"
