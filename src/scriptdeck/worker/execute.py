@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -14,8 +13,10 @@ from typing import Any
 
 from django.conf import settings
 
+from scriptdeck.catalog.argv import build_argv, shown_argv
 from scriptdeck.catalog.discovery import sha256_of
 from scriptdeck.catalog.paths import PathRefused, confine
+from scriptdeck.catalog.schema import secret_fields
 from scriptdeck.compat import sdk_pythonpath
 from scriptdeck.executions import artifacts, services, uploads
 from scriptdeck.executions.models import FailureReason, TaskExecution
@@ -67,7 +68,8 @@ def build_spec(
     run_dir: Path,
     secret_values: dict[str, Any] | None = None,
     variables: dict[str, str] | None = None,
-) -> RunSpec:
+) -> tuple[RunSpec, list[str]]:
+    """The run's spec, and its command line as people may see it (secrets masked)."""
     script = execution.script
     assert script is not None
     result_file = run_dir / "result.json"
@@ -85,9 +87,12 @@ def build_spec(
         pythonpath=sdk_pythonpath(),
         extra={**(variables or {}), "SCRIPT_OUTPUT_DIR": str(output_dir)},
     )
-    argv = command_for(path, settings.SCRIPTDECK_PYTHON or None, entrypoint=script.entrypoint)
-    return RunSpec(
-        argv=argv + command_line(script.argv, parameters),
+    program = command_for(path, settings.SCRIPTDECK_PYTHON or None, entrypoint=script.entrypoint)
+    template = script.argv or None
+    secrets = secret_fields(schema) | set(secret_values or {})
+    shown = [script.path, *shown_argv(schema, parameters, template, secrets)]
+    spec = RunSpec(
+        argv=program + build_argv(schema, parameters, template),
         cwd=str(path.parent),
         env=env,
         script_name=execution.script_name,
@@ -100,6 +105,7 @@ def build_spec(
         exec_server=settings.SCRIPTDECK_EXEC_SERVER,
         preload=tuple(script.preload or ()),
     )
+    return spec, shown
 
 
 def starts_warm(script: Any, path: Path) -> bool:
@@ -128,32 +134,6 @@ def record_start(execution_id: int, outcome: Outcome) -> None:
             outcome.error_message = f"{outcome.error_message}\n(Started {start}.)".lstrip("\n")
     else:
         log.info("execution %s started %s", execution_id, start)
-
-
-def command_line(template: list[str] | None, parameters: dict[str, Any]) -> list[str]:
-    """The script's arguments: each template item is one argument; ``{name}`` is replaced
-    by that parameter (a list gives one argument per element; a missing one, nothing).
-
-    No shell ever sees them, so a value cannot become two arguments or a command.
-    """
-    arguments: list[str] = []
-    for item in template or []:
-        item = str(item)
-        if len(item) > 2 and item[0] == "{" and item[-1] == "}":
-            name = item[1:-1]
-            if name in parameters and parameters[name] is not None:
-                value = parameters[name]
-                values = value if isinstance(value, list) else [value]
-                arguments.extend(_argument(v) for v in values)
-            continue
-        arguments.append(item)
-    return arguments
-
-
-def _argument(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
 
 
 def mask_outcome(outcome: Outcome, masker: Masker) -> Outcome:
@@ -199,10 +179,12 @@ def execute(
         run_dir.mkdir(parents=True, exist_ok=True)
         digest = sha256_of(path)
         secret_values, variables, masker = secrets_of(execution)
-        spec = build_spec(execution, path, run_dir, secret_values, variables)
+        spec, shown = build_spec(execution, path, run_dir, secret_values, variables)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
-            outcome = mask_outcome(run(spec, sink), masker)
+            outcome = run(spec, sink)
+            outcome.details["command_line"] = shown
+            outcome = mask_outcome(outcome, masker)
             record_start(execution_id, outcome)
             _, left_out = artifacts.collect(
                 execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()

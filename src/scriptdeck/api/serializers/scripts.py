@@ -6,9 +6,10 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from scriptdeck.access import permissions
+from scriptdeck.catalog.argv import preview_values, shown_argv
 from scriptdeck.catalog.models import RETRYABLE_REASONS, Script
 from scriptdeck.catalog.parameters import public_schema
-from scriptdeck.catalog.schema import check_schema
+from scriptdeck.catalog.schema import check_schema, secret_fields
 
 from .prebuilt import PrebuiltOutput, SchemaField
 
@@ -32,10 +33,21 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
         max_length=200,
         required=False,
     )
+    command_line_preview = serializers.SerializerMethodField(
+        help_text="The command line a run with the defaults gets, secrets masked; <name> stands "
+        "for a required value without a default."
+    )
 
     @extend_schema_field({"type": "object", "additionalProperties": True, "properties": {}})
     def get_parameter_schema(self, script: Script) -> dict:
         return public_schema(script.effective_schema)
+
+    @extend_schema_field({"type": "array", "items": {"type": "string"}})
+    def get_command_line_preview(self, script: Script) -> list[str]:
+        schema = script.effective_schema
+        values = preview_values(schema)
+        template = script.argv or None
+        return [script.path, *shown_argv(schema, values, template, secret_fields(schema))]
 
     def get_schema_source(self, script: Script) -> str:
         return "override" if script.parameter_schema else script.schema_source
@@ -70,6 +82,7 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
             "schema_problems",
             "entrypoint",
             "argv",
+            "command_line_preview",
             "my_level",
             "soft_time_limit",
             "time_limit",
