@@ -1,0 +1,219 @@
+// A run's command line from the parameters' "cli" mappings, by the server's rules
+// (catalog/argv.py), so the run form can show what the script will be given as it is filled
+// in. Global options first (schema order), then global positionals by position (the
+// subcommand is one of them), then the chosen subcommand's options and positionals.
+
+export const MASK = "••••";
+
+export interface CliMapping {
+  kind: "option" | "flag" | "switch" | "count" | "const" | "positional" | "command";
+  flag?: string;
+  on?: string;
+  off?: string;
+  when?: boolean;
+  repeat?: boolean;
+  nargs?: string | number;
+  position?: number;
+  metavar?: string;
+  /** The subcommand the parameter belongs to. */
+  command?: string;
+}
+
+interface SchemaLike {
+  properties?: Record<string, unknown>;
+  required?: unknown;
+}
+
+const OPTION_KINDS = new Set(["option", "flag", "switch", "count", "const"]);
+const POSITIONAL_KINDS = new Set(["positional", "command"]);
+
+/** A property's mapping, or null when it has none (or one this console does not know). */
+export function cliOf(spec: unknown): CliMapping | null {
+  if (!spec || typeof spec !== "object") return null;
+  const cli = (spec as { cli?: unknown }).cli;
+  if (!cli || typeof cli !== "object" || Array.isArray(cli)) return null;
+  const kind = (cli as { kind?: unknown }).kind;
+  return typeof kind === "string" && (OPTION_KINDS.has(kind) || POSITIONAL_KINDS.has(kind)) ? (cli as CliMapping) : null;
+}
+
+function requiredOf(schema: SchemaLike): Set<string> {
+  return new Set(Array.isArray(schema.required) ? schema.required.filter((n): n is string => typeof n === "string") : []);
+}
+
+/** The name of the parameter that chooses the subcommand, if the script has subcommands. */
+export function commandParameter(schema: SchemaLike | null | undefined): string | null {
+  for (const [name, spec] of Object.entries(schema?.properties ?? {})) {
+    const cli = cliOf(spec);
+    if (cli?.kind === "command" && cli.command === undefined) return name;
+  }
+  return null;
+}
+
+/** Whether a parameter is part of the command line the values choose (its subcommand's). */
+export function inChosenCommand(spec: unknown, chosen: unknown): boolean {
+  const command = cliOf(spec)?.command;
+  return command === undefined || command === chosen;
+}
+
+function text(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/** A value as its arguments, or null when absent: a boolean is never text, an empty list or
+ * an optional empty string is not given. */
+function given(value: unknown, required: boolean): string[] | null {
+  if (value === undefined || value === null || typeof value === "boolean") return null;
+  if (Array.isArray(value)) {
+    const items = value.filter((item) => item !== null && item !== undefined && typeof item !== "boolean").map(text);
+    return items.length ? items : null;
+  }
+  if (value === "" && !required) return null;
+  return [text(value)];
+}
+
+function option(cli: CliMapping, value: unknown, required: boolean): string[] {
+  if (cli.kind === "switch") {
+    const chosen = value === true ? cli.on : value === false ? cli.off : undefined;
+    return typeof chosen === "string" ? [chosen] : [];
+  }
+  const flag = cli.flag;
+  if (typeof flag !== "string") return [];
+  if (cli.kind === "flag") return typeof value === "boolean" && value === (cli.when ?? true) ? [flag] : [];
+  if (cli.kind === "const") return value === true ? [flag] : [];
+  if (cli.kind === "count") return typeof value === "number" && Number.isInteger(value) && value > 0 ? Array(value).fill(flag) : [];
+  const items = given(value, required);
+  if (!items) return [];
+  if (Array.isArray(value) && cli.repeat === true) return items.flatMap((item) => [flag, item]);
+  return [flag, ...items];
+}
+
+/** The arguments after the program for these values, from the schema's mappings. */
+export function buildArgv(schema: SchemaLike | null | undefined, values: Record<string, unknown>): string[] {
+  const properties = schema?.properties;
+  if (!properties || typeof properties !== "object") return [];
+  const required = requiredOf(schema);
+  const mapped = Object.entries(properties).flatMap(([name, spec]) => {
+    const cli = cliOf(spec);
+    return cli ? [[name, cli] as const] : [];
+  });
+  const commandName = commandParameter(schema);
+  const chosenValue = commandName === null ? undefined : values[commandName];
+  const chosen = typeof chosenValue === "string" && chosenValue ? chosenValue : undefined;
+  const argv: string[] = [];
+  for (const command of chosen === undefined ? [undefined] : [undefined, chosen]) {
+    const group = mapped.filter(([, cli]) => cli.command === command);
+    for (const [name, cli] of group) {
+      if (OPTION_KINDS.has(cli.kind)) argv.push(...option(cli, values[name], required.has(name)));
+    }
+    const positionals = group
+      .filter(([, cli]) => POSITIONAL_KINDS.has(cli.kind))
+      .sort(([, a], [, b]) => (Number.isInteger(a.position) ? a.position! : 0) - (Number.isInteger(b.position) ? b.position! : 0));
+    for (const [name] of positionals) {
+      const items = given(values[name], required.has(name));
+      if (!items) break; // a later positional would take this one's place
+      argv.push(...items);
+    }
+  }
+  return argv;
+}
+
+/** A hand-written template: `{name}` items replaced by that parameter (a list: one argument
+ * per element; a missing one: nothing). */
+export function templateArgv(template: string[], values: Record<string, unknown>): string[] {
+  return template.flatMap((raw) => {
+    const item = String(raw);
+    if (item.length > 2 && item.startsWith("{") && item.endsWith("}")) {
+      const value = values[item.slice(1, -1)];
+      if (value === undefined || value === null) return [];
+      return (Array.isArray(value) ? value : [value]).map(text);
+    }
+    return [item];
+  });
+}
+
+/** A secret value as shown: masked item by item, so the line keeps the real one's shape. */
+export function masked(value: unknown): unknown {
+  if (value === undefined || value === null || typeof value === "boolean" || value === "") return value;
+  if (Array.isArray(value)) return value.map(masked);
+  return MASK;
+}
+
+// Left unquoted: what a shell would not split or expand, plus the mask and `<name>`
+// placeholders, which are meant to be read, not pasted.
+const PLAIN = /^[\w@%+=:,./<>•-]+$/u;
+
+/** Arguments as one readable line, each quoted the way a shell would need. */
+export function shellLine(argv: string[]): string {
+  return argv.map((arg) => (PLAIN.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** How a parameter reaches the command line, for a hint beside its field, the way --help
+ * shows it: `code` is the syntax ("--port PORT"), `note` what kind it is. */
+export interface CliHint {
+  code: string;
+  note: "" | "flag" | "flagWhenOff" | "switch" | "count" | "repeatable" | "positional" | "command";
+  position?: number;
+}
+
+function metavarOf(name: string, cli: CliMapping): string {
+  return cli.metavar || name.toUpperCase();
+}
+
+export function cliHint(name: string, spec: unknown): CliHint | null {
+  const cli = cliOf(spec);
+  if (!cli) return null;
+  const meta = metavarOf(name, cli);
+  switch (cli.kind) {
+    case "flag":
+      return cli.flag ? { code: cli.flag, note: cli.when === false ? "flagWhenOff" : "flag" } : null;
+    case "const":
+      return cli.flag ? { code: cli.flag, note: "flag" } : null;
+    case "switch":
+      return { code: [cli.on, cli.off].filter(Boolean).join(" / "), note: "switch" };
+    case "count":
+      return cli.flag ? { code: cli.flag, note: "count" } : null;
+    case "option": {
+      if (!cli.flag) return null;
+      if (cli.repeat) return { code: `${cli.flag} ${meta}`, note: "repeatable" };
+      const values =
+        cli.nargs === "+" ? `${meta} [${meta} …]` : cli.nargs === "*" ? `[${meta} …]` : cli.nargs === "?" ? `[${meta}]` : meta;
+      return { code: `${cli.flag} ${values}`, note: "" };
+    }
+    case "positional":
+    case "command": {
+      const position = (Number.isInteger(cli.position) ? cli.position! : 0) + 1;
+      const code = cli.kind === "command" ? "{" + enumOf(spec).join(",") + "}" : cli.nargs === "+" ? `${meta} [${meta} …]` : meta;
+      return { code, note: cli.kind === "command" ? "command" : "positional", position };
+    }
+  }
+  return null;
+}
+
+function enumOf(spec: unknown): string[] {
+  const values = (spec as { enum?: unknown }).enum;
+  return Array.isArray(values) ? values.map(String) : [];
+}
+
+/**
+ * The command line a run with these values gets, as it may be shown: what was given, else
+ * the default (the server fills it in), else `<name>` for a required value; secrets masked.
+ * A hand-written template wins where the script has one.
+ */
+export function previewArgv(
+  schema: SchemaLike | null | undefined,
+  givenValues: Record<string, unknown>,
+  template?: string[] | null,
+): string[] {
+  const required = requiredOf(schema ?? {});
+  const values: Record<string, unknown> = {};
+  for (const [name, raw] of Object.entries(schema?.properties ?? {})) {
+    const spec = (raw && typeof raw === "object" ? raw : {}) as { type?: string; default?: unknown; secret?: boolean };
+    let value: unknown;
+    if (name in givenValues) value = givenValues[name];
+    else if ("default" in spec) value = spec.default;
+    else if (required.has(name) && spec.type !== "boolean") value = spec.type === "array" ? [`<${name}>`] : `<${name}>`;
+    else continue;
+    values[name] = spec.secret ? masked(value) : value;
+  }
+  return template && template.length ? templateArgv(template, values) : buildArgv(schema, values);
+}
