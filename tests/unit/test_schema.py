@@ -414,7 +414,9 @@ def test_a_sidecar_may_be_a_full_schema(tmp_path):
 
     signature = read_script(script)
 
-    assert signature == ScriptSignature(full, "sidecar", False, [])
+    assert signature == ScriptSignature(
+        full, "sidecar", False, [], origin="read from job.sh.params.json"
+    )
 
 
 def test_the_stem_sidecar_is_read_and_the_full_name_wins_over_it(tmp_path):

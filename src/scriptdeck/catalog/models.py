@@ -35,7 +35,13 @@ class Script(models.Model):
         default=dict, blank=True, editable=False, help_text="Read from the file at the last sync."
     )
     schema_source = models.CharField(
-        max_length=10, blank=True, editable=False, help_text="sidecar, declared or inferred."
+        max_length=20,
+        blank=True,
+        editable=False,
+        help_text="sidecar, declared, argparse, click, typer, inferred, or another reader's name.",
+    )
+    schema_origin = models.TextField(
+        blank=True, editable=False, help_text="Where the form was read: the file, function, line."
     )
     schema_problems = models.JSONField(default=list, blank=True, editable=False)
     entrypoint = models.BooleanField(

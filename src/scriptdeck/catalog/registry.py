@@ -36,6 +36,7 @@ def _signature_fields(path: Path) -> dict[str, object]:
     return {
         "declared_schema": signature.schema or {},
         "schema_source": signature.source,
+        "schema_origin": signature.origin,
         "schema_problems": signature.problems,
         "entrypoint": signature.entrypoint,
         "preload": signature.preload,

@@ -1,13 +1,16 @@
 """A script's parameters, read from its file without running it.
 
-Three places may say what a script takes; the first one found wins:
+Four places may say what a script takes; the first one found wins:
 
 1. a sidecar JSON file beside the script. The primary name is ``<file name>.params.json``
    (``report.py.params.json``): it works for every kind of script and cannot be shared by
    ``report.py`` and ``report.sh`` side by side. ``<stem>.params.json`` (``report.params.json``)
    is read too; when both exist the primary one is used and the other is reported.
 2. a module-level literal ``PARAMETERS = {name: {property}, ...}`` in a Python script;
-3. the signature of a top-level ``def main(...)``, but only when the SDK is the one calling it
+3. the script's own command line: an argparse parser, a click command or group, a typer
+   command (:mod:`.cli_argparse`, :mod:`.cli_click`, :mod:`.cli_typer`); each property then
+   says in ``"cli"`` how its value reaches the command line;
+4. the signature of a top-level ``def main(...)``, but only when the SDK is the one calling it
    (``entrypoint``): a ``main`` that the script's own ``__main__`` block calls takes whatever
    that block passes (``main(argv=None)`` is common), not the run's parameters.
 
@@ -30,10 +33,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cli_argparse import read_argparse
+from .cli_click import read_click
+from .cli_common import Found, Module
+from .cli_typer import read_typer
 from .inference import NOT_JSON, as_json, entrypoint_main, import_aliases, infer
 from .subset import clean_schema, kind_name
 
-__all__ = ["ScriptSignature", "check_schema", "read_script", "secret_fields"]
+__all__ = ["ScriptSignature", "check_schema", "read_cli", "read_script", "secret_fields"]
 
 SIDECAR_SUFFIX = ".params.json"
 
@@ -43,7 +50,8 @@ class ScriptSignature:
     """What a script's file says about how it is called, kept on the catalog row.
 
     ``schema`` is the full object form, or None when the file says nothing (free-form);
-    ``source`` is "sidecar", "declared", "inferred" or ""; ``entrypoint`` tells the runner to
+    ``source`` is "sidecar", "declared", "argparse", "click", "typer", "inferred" or "";
+    ``entrypoint`` tells the runner to
     call ``main(**parameters)`` through the SDK; ``problems`` are sentences for the admin;
     ``preload`` the modules a warm fork server imports ahead for it (``PRELOAD = ["pandas"]``).
     """
@@ -53,6 +61,8 @@ class ScriptSignature:
     entrypoint: bool = False
     problems: list[str] = field(default_factory=list)
     preload: list[str] = field(default_factory=list)
+    # Where the form came from, for the console: "read from argparse in main(), line 12".
+    origin: str = ""
 
 
 def read_script(path: Path) -> ScriptSignature:
@@ -68,15 +78,31 @@ def read_script(path: Path) -> ScriptSignature:
 
     schema = _read_sidecar(path, problems)
     if schema is not None:
-        return ScriptSignature(schema, "sidecar", entrypoint, problems, preload)
+        origin = f"read from {_sidecar_name(path)}"
+        return ScriptSignature(schema, "sidecar", entrypoint, problems, preload, origin)
     if tree is not None:
         schema = _read_declared(tree, problems)
         if schema is not None:
-            return ScriptSignature(schema, "declared", entrypoint, problems, preload)
+            origin = f"read from the PARAMETERS literal, line {_declared_line(tree)}"
+            return ScriptSignature(schema, "declared", entrypoint, problems, preload, origin)
+        found = read_cli(tree, import_aliases(tree), path.name)
+        if found is not None:
+            # The script parses its own command line, so the SDK never calls its main.
+            problems.extend(found.problems)
+            return ScriptSignature(
+                found.schema, found.source, False, problems, preload, found.origin
+            )
         if main is not None:
             schema = infer(main, import_aliases(tree), problems)
-            return ScriptSignature(schema, "inferred", entrypoint, problems, preload)
+            origin = f"read from the signature of main(), line {main.lineno}"
+            return ScriptSignature(schema, "inferred", entrypoint, problems, preload, origin)
     return ScriptSignature(None, "", entrypoint, problems, preload)
+
+
+def read_cli(tree: ast.Module, aliases: dict[str, str], file_name: str) -> Found | None:
+    """The script's own command-line interface: typer before click, whose base it is."""
+    module = Module(tree, aliases)
+    return read_typer(module) or read_click(module) or read_argparse(module, file_name)
 
 
 def check_schema(schema: object) -> list[str]:
@@ -138,6 +164,26 @@ def _read_sidecar(path: Path, problems: list[str]) -> dict[str, Any] | None:
         problems.append(f"{sidecar.name} is nested too deeply to read")
         return None
     return _normalise(data, sidecar.name, problems)
+
+
+def _sidecar_name(path: Path) -> str:
+    primary = path.with_name(path.name + SIDECAR_SUFFIX)
+    return primary.name if primary.is_file() else path.stem + SIDECAR_SUFFIX
+
+
+def _declared_line(tree: ast.Module) -> int:
+    lines = [
+        statement.lineno
+        for statement in tree.body
+        if isinstance(statement, ast.Assign | ast.AnnAssign)
+        and any(
+            isinstance(target, ast.Name) and target.id == "PARAMETERS"
+            for target in (
+                statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            )
+        )
+    ]
+    return lines[-1] if lines else 0
 
 
 def _read_declared(tree: ast.Module, problems: list[str]) -> dict[str, Any] | None:

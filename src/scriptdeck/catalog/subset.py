@@ -192,6 +192,16 @@ def _check_examples(value: object, kind: str | None) -> str | None:
     return None if isinstance(value, list) else "must be a list"
 
 
+# How a value reaches the script's command line (docs/scripts.md); the validator ignores it.
+CLI_KINDS = ("option", "flag", "switch", "count", "const", "positional", "command")
+
+
+def _check_cli(value: object, kind: str | None) -> str | None:
+    if not isinstance(value, dict) or value.get("kind") not in CLI_KINDS:
+        return f"must be an object whose kind is one of {', '.join(CLI_KINDS)}"
+    return None
+
+
 _KEYWORD_CHECKS = {
     "enum": _check_enum,
     "format": _check_format,
@@ -208,6 +218,7 @@ _KEYWORD_CHECKS = {
     "title": _check_text,
     "description": _check_text,
     "examples": _check_examples,
+    "cli": _check_cli,
 }
 
 
