@@ -38,6 +38,7 @@ from .cli_click import read_click
 from .cli_common import Found, Module
 from .cli_typer import read_typer
 from .inference import NOT_JSON, as_json, entrypoint_main, import_aliases, infer
+from .shell_reader import read_shell_file
 from .subset import clean_schema, kind_name
 
 __all__ = ["ScriptSignature", "check_schema", "read_cli", "read_script", "secret_fields"]
@@ -96,6 +97,11 @@ def read_script(path: Path) -> ScriptSignature:
             schema = infer(main, import_aliases(tree), problems)
             origin = f"read from the signature of main(), line {main.lineno}"
             return ScriptSignature(schema, "inferred", entrypoint, problems, preload, origin)
+    if path.suffix != ".py":
+        shell = read_shell_file(path, problems)
+        if shell is not None:
+            problems.extend(shell.problems)
+            return ScriptSignature(shell.schema, "shell", False, problems, [], shell.origin)
     return ScriptSignature(None, "", entrypoint, problems, preload)
 
 
