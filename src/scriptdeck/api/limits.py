@@ -1,8 +1,9 @@
-"""Limits on what a request may carry: body size, JSON depth. Refused with a clear 4xx."""
+"""Limits on what a request may carry: body size, JSON depth, finite numbers. A clear 4xx."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -74,8 +75,68 @@ def _depth(value: Any, limit: int) -> bool:
     return True
 
 
+class _NonFinite:
+    """Where the body said NaN, Infinity or -Infinity (or a number too large for a float)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+class NonFiniteNumber(Refusal):
+    """A number JSON cannot carry: no database stores it and no answer could show it."""
+
+    default_code = "non_finite"
+
+    def __init__(self, field_name: str, text: str) -> None:
+        super().__init__(field_name, f"must be a finite number: {text} is not a JSON number")
+
+
+def _first_non_finite(data: Any) -> tuple[list[str], str] | None:
+    """The path to the first marker and its text, walking without recursion."""
+    stack: list[tuple[Any, list[str]]] = [(data, [])]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, _NonFinite):
+            return path, item.text
+        if isinstance(item, dict):
+            stack.extend((child, [*path, str(key)]) for key, child in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((child, path) for child in reversed(item))
+    return None
+
+
+def _refuse_non_finite(data: Any) -> None:
+    found = _first_non_finite(data)
+    if found is None:
+        return
+    path, text = found
+    # A parameter is named as its own field, as every other problem with it is.
+    if len(path) > 1 and path[0] == "parameters":
+        raise NonFiniteNumber(path[1], text)
+    raise NonFiniteNumber(path[0] if path else "body", text)
+
+
+def loads_finite(text: str) -> Any:
+    """``json.loads`` that refuses NaN, Infinity and overflowing numbers with the field named."""
+    markers: list[_NonFinite] = []
+
+    def marker(constant: str) -> _NonFinite:
+        markers.append(_NonFinite(constant))
+        return markers[-1]
+
+    def number(literal: str) -> float | _NonFinite:
+        value = float(literal)  # 1e999 reads as inf
+        return value if math.isfinite(value) else marker(literal)
+
+    data = json.loads(text, parse_constant=marker, parse_float=number)
+    if markers:
+        _refuse_non_finite(data)
+    return data
+
+
 class LimitedJSONParser(JSONParser):
-    """DRF's JSON parser with a size cap on bodies sent without a length, and a depth cap."""
+    """DRF's JSON parser with a size cap on bodies sent without a length, a depth cap, and
+    NaN/Infinity refused (Python's json reads them; no database stores them)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         limit = settings.SCRIPTDECK_MAX_BODY_BYTES
@@ -87,7 +148,7 @@ class LimitedJSONParser(JSONParser):
         except UnicodeDecodeError as exc:
             raise ParseError(f"the body is not UTF-8: {exc.reason} at byte {exc.start}") from None
         try:
-            data = json.loads(text) if text.strip() else {}
+            data = loads_finite(text) if text.strip() else {}
         except RecursionError:
             raise ParseError("the JSON is nested too deeply") from None
         except ValueError as exc:

@@ -16,7 +16,14 @@ from typing import Any
 from scriptdeck import legacy
 
 from .capture import HeadTailBuffer
-from .result import ResultFileError, parse_stdout, read_result_file, reports_error, with_defaults
+from .result import (
+    NonFiniteResult,
+    ResultFileError,
+    parse_stdout,
+    read_result_file,
+    reports_error,
+    with_defaults,
+)
 from .spec import RunSpec
 
 
@@ -120,7 +127,11 @@ def read_result(outcome: Outcome, spec: RunSpec, stdout_complete: bool) -> None:
     if written:
         outcome.result, outcome.result_source = value, "file"
     else:
-        parsed = parse_stdout(outcome.stdout, outcome.stderr, complete=stdout_complete)
+        try:
+            parsed = parse_stdout(outcome.stdout, outcome.stderr, complete=stdout_complete)
+        except NonFiniteResult as exc:
+            outcome.details["result_stdout_error"] = str(exc)
+            parsed = None
         outcome.result, outcome.result_source = parsed, "stdout"
     clean_exit = outcome.exit_code == 0 and not outcome.signal and not outcome.cancelled
     outcome.result = with_defaults(
@@ -199,6 +210,12 @@ def judge(
         outcome.failure_reason = Reason.RESULT_INVALID
         outcome.error_message = (
             f"The script wrote SCRIPT_RESULT_FILE, but {outcome.details['result_file_error']}."
+        )
+        return
+    if "result_stdout_error" in outcome.details:
+        outcome.failure_reason = Reason.RESULT_INVALID
+        outcome.error_message = (
+            f"The script's output is JSON, but {outcome.details['result_stdout_error']}."
         )
         return
     if error_result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,27 @@ TEXT_OUTPUT_MESSAGE = f"{legacy.TEXT_OUTPUT_MESSAGE} (the script's output is tex
 
 class ResultFileError(ValueError):
     """The script wrote its result file but it does not hold JSON."""
+
+
+class NonFiniteResult(ValueError):
+    """The result is JSON but for NaN or Infinity, which no database stores nor answer shows."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(f"it holds {text}, and a result may hold finite numbers only")
+
+
+def _refuse(text: str) -> float:
+    raise NonFiniteResult(text)
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)  # 1e999 reads as inf
+    return value if math.isfinite(value) else _refuse(literal)
+
+
+def loads_result(text: str) -> Any:
+    """``json.loads`` without Python's NaN and Infinity: :class:`NonFiniteResult` instead."""
+    return json.loads(text, parse_constant=_refuse, parse_float=_finite)
 
 
 def read_result_file(path: str | Path | None) -> tuple[bool, Any]:
@@ -28,8 +50,10 @@ def read_result_file(path: str | Path | None) -> tuple[bool, Any]:
     if not raw.strip():
         return False, None
     try:
-        return True, json.loads(raw.decode("utf-8", errors="replace"))
+        return True, loads_result(raw.decode("utf-8", errors="replace"))
     except json.JSONDecodeError as exc:
+        raise ResultFileError(f"the result file is not valid JSON: {exc}") from exc
+    except NonFiniteResult as exc:
         raise ResultFileError(f"the result file is not valid JSON: {exc}") from exc
 
 
@@ -37,12 +61,13 @@ def parse_stdout(stdout: str, stderr: str, complete: bool = True) -> Any:
     """The source's rule: all of stdout as JSON is the result; otherwise a text result.
 
     ``complete`` is False when stdout was too large to keep whole: it is then text.
+    Raises :class:`NonFiniteResult` for JSON with NaN or Infinity in it.
     """
     if complete:
         if not stdout.strip():
             return {}
         try:
-            return json.loads(stdout)
+            return loads_result(stdout)
         except json.JSONDecodeError:
             pass
     return {
