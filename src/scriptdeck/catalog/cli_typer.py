@@ -39,9 +39,11 @@ def read_typer(module: Module) -> Found | None:
         if isinstance(statement, ast.FunctionDef)
     }
     apps: dict[str, int] = {}
+    helps_of_app: str | None = None
     for statement in module.tree.body:
         if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Call):
             if module.dotted(statement.value.func) == "typer.Typer":
+                helps_of_app = helps_of_app or string_of(module, keyword(statement.value, "help"))
                 for target in statement.targets:
                     if isinstance(target, ast.Name):
                         apps[target.id] = statement.lineno
@@ -84,7 +86,8 @@ def read_typer(module: Module) -> Found | None:
     if callback is not None:
         builder.function(callback, None)
     app_line = min(apps.values())
-    description = first_paragraph(ast.get_docstring(callback) if callback is not None else None)
+    own = ast.get_docstring(callback) if callback is not None else None
+    description = first_paragraph(own or helps_of_app)
     if len(commands) == 1 and callback is None:
         _, function, line = commands[0]
         builder.function(function, None)
@@ -105,7 +108,8 @@ def read_typer(module: Module) -> Found | None:
         builder.params.append(Param(unique("command", builder.taken), spec, cli, True))
         for name, function, _ in commands:
             builder.function(function, name)
-        origin = f"read from typer app {_app_name(apps, app_line)}, line {app_line}"
+        name = _app_name(apps, app_line)
+        origin = f"read from typer in {name} = typer.Typer(), line {app_line}"
     schema = build_schema(builder.params, description, "typer", problems)
     return Found("typer", origin, schema, problems)
 
@@ -159,8 +163,10 @@ class _Builder:
             raw = info.args[0] if info.args else keyword(info, "default")
             required = raw is None or (isinstance(raw, ast.Constant) and raw.value is ...)
             value = NO_VALUE if required else self.module.literal(raw)
+        elif isinstance(default, ast.Constant) and default.value is ...:
+            required = True  # Annotated[T, typer.Option()] = ... : typer asks for it
         elif default is not None:
-            value = self.module.literal(default)
+            value = self._member(default)
             if value is NO_VALUE:
                 self.problems.append(
                     f"line {arg.lineno}: {arg.arg}: the default {ast.unparse(default)} is not "
@@ -234,23 +240,34 @@ class _Builder:
             return {"type": "string"}
         return spec or {"type": "string"}
 
+    def _member(self, node: ast.expr) -> object:
+        """A literal default, or an enum member's value (``Color.red`` → ``"red"``)."""
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            enum = self._enum_values(node.value.id)
+            return enum.get(node.attr, NO_VALUE) if enum else NO_VALUE
+        return self.module.literal(node)
+
+    def _enum_values(self, name: str) -> dict[str, str] | None:
+        for statement in self.module.tree.body:
+            if isinstance(statement, ast.ClassDef) and statement.name == name:
+                bases = [self.module.dotted(base).rpartition(".")[2] for base in statement.bases]
+                if not any(base.endswith("Enum") for base in bases):
+                    return None
+                members: dict[str, str] = {}
+                for item in statement.body:
+                    if isinstance(item, ast.Assign) and isinstance(item.targets[0], ast.Name):
+                        value = self.module.literal(item.value)
+                        if isinstance(value, str):
+                            members[item.targets[0].id] = value
+                return members
+        return None
+
     def _enum_class(self, annotation: ast.expr) -> dict[str, Any] | None:
         """``class Color(str, Enum): red = "red"``: typer offers the members' values."""
         if not isinstance(annotation, ast.Name):
             return None
-        for statement in self.module.tree.body:
-            if isinstance(statement, ast.ClassDef) and statement.name == annotation.id:
-                bases = [self.module.dotted(base).rpartition(".")[2] for base in statement.bases]
-                if not any(base.endswith("Enum") for base in bases):
-                    return None
-                values = [
-                    self.module.literal(item.value)
-                    for item in statement.body
-                    if isinstance(item, ast.Assign)
-                ]
-                strings = [value for value in values if isinstance(value, str)]
-                return {"type": "string", "enum": strings} if strings else None
-        return None
+        members = self._enum_values(annotation.id)
+        return {"type": "string", "enum": list(members.values())} if members else None
 
     def _described(self, info: ast.Call, param: Param) -> None:
         text = string_of(self.module, keyword(info, "help"))
