@@ -96,4 +96,68 @@ describe("RunForm", () => {
     await flushPromises();
     expect(JSON.parse((wrapper.find("#param-free-form").element as HTMLTextAreaElement).value)).toEqual({ target: "all" });
   });
+
+  it("explains how each field reaches the command line and shows the line as it is filled in", async () => {
+    const schema = {
+      properties: {
+        host: { type: "string", description: "host to connect to", cli: { kind: "option", flag: "--host" } },
+        port: { type: "integer", default: 22, cli: { kind: "option", flag: "--port" } },
+        family: { type: "string", enum: ["any", "ipv4"], default: "any", cli: { kind: "option", flag: "--family" } },
+        tag: { type: "array", items: { type: "string" }, cli: { kind: "option", flag: "--tag", repeat: true } },
+        verbose: { type: "integer", default: 0, cli: { kind: "count", flag: "-v" } },
+        dry_run: { type: "boolean", default: false, cli: { kind: "flag", flag: "--dry-run" } },
+        token: { type: "string", secret: true, cli: { kind: "option", flag: "--token" } },
+      },
+      required: ["host"],
+    };
+    const wrapper = mountWith(RunForm, {
+      props: { script: { ...script(schema), path: "check_port.py" } as unknown as Script },
+    });
+    await flushPromises();
+    const hint = (name: string) => wrapper.find(`[data-test="cli-${name}"]`).text();
+    expect(hint("port")).toBe("--port PORT");
+    expect(hint("tag")).toBe("--tag TAG (repeatable)");
+    expect(hint("verbose")).toBe("-v (count: given once per step)");
+    expect(hint("dry_run")).toBe("--dry-run (flag)");
+    expect(wrapper.find('[data-param="host"]').text()).toContain("host to connect to");
+    expect(wrapper.find('[data-param="dry_run"]').attributes("data-kind")).toBe("boolean");
+    expect(wrapper.find('[data-param="family"]').attributes("data-kind")).toBe("select");
+    expect(wrapper.find('[data-param="tag"]').attributes("data-kind")).toBe("list");
+    const line = () => wrapper.emitted("update:commandLine")?.at(-1)?.[0];
+    expect(line()).toEqual(["check_port.py", "--host", "<host>", "--port", "22", "--family", "any"]);
+    await wrapper.find("#param-host").setValue("db1");
+    await wrapper.find("#param-token").setValue("s3cret");
+    await wrapper.find('[data-param="dry_run"] .el-switch').trigger("click");
+    await flushPromises();
+    expect(line()).toEqual(["check_port.py", "--host", "db1", "--port", "22", "--family", "any", "--dry-run", "--token", "••••"]);
+  });
+
+  it("asks for a subcommand's parameters only when it is chosen, and sends no other's", async () => {
+    const schema = {
+      properties: {
+        action: { type: "string", enum: ["deploy", "status"], cli: { kind: "command", position: 0 } },
+        env: { type: "string", cli: { kind: "option", flag: "--env", command: "deploy" } },
+        json: { type: "boolean", default: false, cli: { kind: "flag", flag: "--json", command: "status" } },
+      },
+      required: ["action"],
+    };
+    const deploy = mountWith(RunForm, { props: { script: script(schema), initial: { action: "deploy", env: "prod" } } });
+    await flushPromises();
+    expect(deploy.find('[data-param="env"]').exists()).toBe(true);
+    expect(deploy.find('[data-param="json"]').exists()).toBe(false);
+    expect(deploy.find('[data-test="cli-action"]').text()).toBe("{deploy,status} (command, positional 1)");
+
+    const status = mountWith(RunForm, { props: { script: script(schema), initial: { action: "status", env: "prod" } } });
+    await flushPromises();
+    expect(status.find('[data-param="env"]').exists()).toBe(false);
+    expect(status.find('[data-param="json"]').exists()).toBe(true);
+    await status.find("form").trigger("submit");
+    expect(status.emitted("submit")?.[0]).toEqual([{ action: "status", json: false }, ""]);
+  });
+
+  it("leaves the command line out when no parameter reaches it", async () => {
+    const wrapper = mountWith(RunForm, { props: { script: script({ properties: { n: { type: "integer" } } }) } });
+    await flushPromises();
+    expect(wrapper.emitted("update:commandLine")?.at(-1)?.[0] ?? null).toBeNull();
+  });
 });

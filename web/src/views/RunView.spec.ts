@@ -17,8 +17,9 @@ const SCRIPT = {
 const api = vi.hoisted(() => ({
   executions: {} as Record<string, unknown>,
   submitted: [] as unknown[],
+  script: null as unknown,
 }));
-vi.mock("@/services/scripts", () => ({ scriptService: { get: () => Promise.resolve(SCRIPT) } }));
+vi.mock("@/services/scripts", () => ({ scriptService: { get: () => Promise.resolve(api.script ?? SCRIPT) } }));
 vi.mock("@/services/executions", () => ({
   executionService: {
     get: (id: string) => (id in api.executions ? Promise.resolve(api.executions[id]) : Promise.reject(new Error("Not found."))),
@@ -52,6 +53,7 @@ async function open(url: string) {
 
 describe("RunView: edit & re-run", () => {
   beforeEach(() => {
+    api.script = null;
     api.submitted.length = 0;
     api.executions = {
       "5": { id: 5, script: 1, parameters: { host: "db5", password: "••••" }, page_context: "page-5" },
@@ -90,3 +92,55 @@ describe("RunView: edit & re-run", () => {
     expect((wrapper.find("#page-context").element as HTMLInputElement).value).toBe("p");
   });
 });
+
+describe("RunView: where the form comes from", () => {
+  const ARGPARSE = {
+    id: 1,
+    name: "check_port",
+    path: "check_port.py",
+    my_level: "run",
+    schema_source: "argparse",
+    schema_origin: "read from argparse in build_parser(), line 12",
+    schema_problems: ["line 30: type=parse_ports cannot be read: the value is taken as text"],
+    command_line_preview: ["check_port.py", "--host", "<host>"],
+    argv: [],
+    parameter_schema: {
+      properties: {
+        host: { type: "string", cli: { kind: "option", flag: "--host" } },
+        note: { type: "string", cli: { kind: "option", flag: "--note" } },
+      },
+      required: ["host"],
+    },
+  };
+
+  beforeEach(() => {
+    api.script = ARGPARSE;
+  });
+
+  it("says where the form was read from and what could not be read", async () => {
+    const { wrapper } = await open("/scripts/1/run");
+    expect(wrapper.find('[data-test="schema-origin"]').text()).toBe("Form read from argparse in build_parser(), line 12.");
+    expect(wrapper.find('[data-test="schema-problems"]').text()).toContain("line 30: type=parse_ports cannot be read");
+  });
+
+  it("shows the command line, following the form as it is filled in", async () => {
+    const { wrapper } = await open("/scripts/1/run");
+    const line = () => wrapper.find('[data-test="command-line"] code').text();
+    expect(line()).toBe("check_port.py --host <host>");
+    await wrapper.find("#param-host").setValue("db 1");
+    await wrapper.find("#param-note").setValue("it's");
+    expect(line()).toBe("check_port.py --host 'db 1' --note 'it'\\''s'");
+  });
+
+  it("names the declaration when the server gives no sentence, in Chinese too", async () => {
+    api.script = { ...SCRIPT, schema_source: "declared" };
+    const { wrapper } = await open("/scripts/1/run");
+    expect(wrapper.find('[data-test="schema-origin"]').text()).toBe("Form read from the script's PARAMETERS.");
+    expect(wrapper.find('[data-test="command-line"]').exists()).toBe(false);
+    setLocale("zh-CN");
+    await flushPromises();
+    expect(wrapper.find('[data-test="schema-origin"]').text()).toBe("表单读取自脚本的 PARAMETERS。");
+    setLocale("en");
+  });
+});
+
