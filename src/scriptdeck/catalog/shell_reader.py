@@ -161,7 +161,7 @@ def _option(
         return Param(name, spec, cli, required=False)
     spec = _value_spec(item, where, problems)
     if item is not None and item.default is not None:
-        spec["default"] = _typed(item.default, spec, item, where, problems)
+        _typed(item.default, spec, item, where, problems)
     return Param(
         name, spec, {"kind": "option", "flag": flag}, required=bool(item and item.required)
     )
@@ -192,20 +192,24 @@ def _value_spec(item: Declared | None, where: str, problems: list[str]) -> dict[
     return spec
 
 
-def _typed(text: str, spec: dict[str, Any], item: Declared, where: str, problems: list[str]) -> Any:
+def _typed(
+    text: str, spec: dict[str, Any], item: Declared, where: str, problems: list[str]
+) -> None:
+    """Put the default on ``spec`` as its type's value; one that is not is left out."""
     kind = spec.get("type")
     try:
         if kind == "integer":
-            return int(text)
-        if kind == "number":
+            spec["default"] = int(text)
+        elif kind == "number":
             number = float(text)
-            return int(number) if number.is_integer() and "." not in text else number
+            spec["default"] = int(number) if number.is_integer() and "." not in text else number
+        else:
+            spec["default"] = text
     except ValueError:
         problems.append(
-            f"{where}, line {item.line}: the default {text!r} of {item.name} is not {kind}"
+            f"{where}, line {item.line}: the default {text!r} of {item.name} is not {kind}: "
+            "it is left out"
         )
-        return text
-    return text
 
 
 def _positional_params(
@@ -251,11 +255,9 @@ def _positional_params(
         if item is None and found.message:
             spec["description"] = found.message
         if default is not None:
-            spec["default"] = _typed(
-                default, spec, item or Declared(found.line, name, str(number)), where, problems
-            )
+            _typed(default, spec, item or Declared(found.line, name, str(number)), where, problems)
         cli = {"kind": "positional", "position": number - 1}
-        params.append(Param(name, spec, cli, required=required and default is None))
+        params.append(Param(name, spec, cli, required=required and "default" not in spec))
     params.reverse()
     for param in params:
         param.name = unique(param.name, taken)

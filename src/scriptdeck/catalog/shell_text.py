@@ -231,7 +231,8 @@ def _use(item: Positional, operator: str, word: str, line: str, start: int) -> N
         item.message = item.message or word
     elif operator in ("-", ":-", "=", ":="):
         item.required = False
-        if "$" not in word and "`" not in word:
+        # ${1:-} only keeps `set -u` quiet: optional, with no default to show.
+        if word and "$" not in word and "`" not in word:
             item.default = word
     elif operator in ("+", ":+"):
         item.required = False
