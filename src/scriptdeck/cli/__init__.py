@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.set_defaults(func=cmd_sync)
 
     purge = sub.add_parser(
-        "purge", help="remove old executions' output, timelines and artifacts (rows stay)"
+        "purge",
+        help="remove old executions' output, timelines and artifacts (rows stay), and the "
+        "scripts' dependency environments not used for as long",
     )
     purge.add_argument("--older-than", required=True, help="an age such as 90d, 12h or 2w")
     purge.add_argument("--dry-run", action="store_true", help="count, remove nothing")

@@ -12,6 +12,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 
@@ -64,6 +65,13 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     report = purge(age, dry_run=args.dry_run)
     print(("would purge " if args.dry_run else "purged ") + report.summary())
+    # Scripts' environments (their declared dependencies) not used for as long go too.
+    from django.conf import settings
+
+    from scriptdeck.worker.environments import prune
+
+    pruned = prune(settings.SCRIPTDECK_ENVS_DIR, age.total_seconds(), dry_run=args.dry_run)
+    print(("would remove " if args.dry_run else "environments: ") + pruned.summary())
     return 0
 
 
@@ -139,10 +147,18 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     interval = args.interval or settings.SCRIPTDECK_SWEEP_INTERVAL
+    lease_seconds = interval * 3
     next_purge = 0.0
+    # The folder is watched by the one active sweeper: one process per installation, not
+    # one per web process or worker slot. It syncs while this sweeper's lease is fresh.
+    active_until = 0.0
+    watcher: threading.Thread | None = None
 
     def sweep_once() -> None:
-        nonlocal next_purge
+        nonlocal next_purge, active_until, watcher
+        active_until = time.monotonic() + lease_seconds
+        if watcher is None and not args.once and settings.SCRIPTDECK_RESCAN_SECONDS > 0:
+            watcher = start_folder_watch(stop, lambda: time.monotonic() < active_until)
         report = sweep()
         if settings.SCRIPTDECK_RETENTION_DAYS > 0 and time.monotonic() >= next_purge:
             next_purge = time.monotonic() + 3600
@@ -165,12 +181,28 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
         work=sweep_once,
         stop=stop,
         interval=interval,
-        lease_seconds=interval * 3,
+        lease_seconds=lease_seconds,
         log=log,
         failure="sweep failed",
         once=args.once,
     )
+    if watcher is not None:
+        watcher.join(timeout=10)
     return 0
+
+
+def start_folder_watch(stop: threading.Event, may_sync: Callable[[], bool]) -> threading.Thread:
+    """The scripts folder's watch, in a thread of its own until ``stop`` is set."""
+    from django.conf import settings
+
+    from scriptdeck.catalog.watch import FolderWatch
+
+    watch = FolderWatch(
+        settings.SCRIPTDECK_SCRIPTS_DIR, settings.SCRIPTDECK_RESCAN_SECONDS, may_sync=may_sync
+    )
+    thread = threading.Thread(target=watch.run, args=(stop,), name="folder-watch")
+    thread.start()
+    return thread
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:

@@ -286,6 +286,22 @@ def current_umask() -> int:
     return 0o022
 
 
+def same_interpreter(python: str) -> bool:
+    """Whether ``python`` is this worker's interpreter, or a virtual environment's made from the
+    same version of it (a script's own dependencies): a server runs this module's code, so
+    only such an interpreter gets one of its own (one server per interpreter)."""
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
+        return True
+    config = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(python))), "pyvenv.cfg")
+    try:
+        with open(config, encoding="utf-8") as handle:
+            lines = [line.partition("=") for line in handle]
+    except OSError:
+        return False
+    values = {key.strip(): value.strip() for key, _, value in lines}
+    return values.get("version_info", "").split(".")[:3] == [str(n) for n in sys.version_info[:3]]
+
+
 def start(
     argv: list[str], cwd: str, env: dict[str, str], preload: tuple[str, ...] | list[str] = ()
 ) -> tuple[WarmProcess, int, ForkServer]:
@@ -298,7 +314,7 @@ def start(
         raise ForkServerError("warm starts need Linux")
     if len(argv) < 2 or not argv[1].endswith(".py"):
         raise ForkServerError("only a Python script file can start warm")
-    if os.path.abspath(argv[0]) != os.path.abspath(sys.executable):
+    if not same_interpreter(argv[0]):
         raise ForkServerError(f"{argv[0]} is not this worker's interpreter ({sys.executable})")
     if not become_subreaper():
         raise ForkServerError("this process cannot be a child subreaper")

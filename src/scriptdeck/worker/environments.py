@@ -22,13 +22,10 @@ import json
 import os
 import platform
 import secrets
-import selectors
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -40,20 +37,11 @@ from packaging.specifiers import SpecifierSet
 from scriptdeck.catalog.inline_metadata import InlineMetadata
 from scriptdeck.runner import Sink
 
-PREFIX = "[dependencies] "
+from .installer import BuildCancelled, DependenciesFailed, Progress, run_uv, uv_binary
+
 INFO_FILE = "scriptdeck-env.json"  # written last before the rename; its mtime is the last use
 BUILD_PREFIX = ".build-"
 LOCK_POLL = 0.1
-LOG_LIMIT = 64 * 1024
-ERROR_LINES = 15
-
-
-class DependenciesFailed(Exception):
-    """The environment could not be made; the message says why, in the installer's words."""
-
-
-class BuildCancelled(Exception):
-    """The run was cancelled while its environment was being built."""
 
 
 @dataclass
@@ -132,12 +120,6 @@ def check_python(metadata: InlineMetadata, python: str, base_version: str) -> No
         )
 
 
-def uv_binary() -> str:
-    import uv
-
-    return uv.find_uv_bin()
-
-
 def prepare(
     metadata: InlineMetadata,
     *,
@@ -153,13 +135,47 @@ def prepare(
     :class:`BuildCancelled`; every failure leaves no half-built environment under its key.
     """
     started = time.monotonic()
-    base_version = interpreter_version(base_python)
-    check_python(metadata, base_python, base_version)
-    key = environment_key(metadata, base_version)
+    progress = Progress(sink, heartbeat_interval)
+    packages = list(metadata.dependencies)
+    key = ""
+    try:
+        base_version = interpreter_version(base_python)
+        check_python(metadata, base_python, base_version)
+        key = environment_key(metadata, base_version)
+        built, fd = _ready(
+            metadata, key, root, base_python, base_version, progress, started + timeout
+        )
+    except (DependenciesFailed, BuildCancelled) as exc:
+        exc.details = {
+            "packages": packages,
+            "environment": key,
+            "built": False,
+            "seconds": round(time.monotonic() - started, 3),
+            "failed": True,
+        }
+        exc.log = progress.text()
+        raise
+    final = root / key
+    if not built:  # no tick: a cancel seen now is the script's to answer, with the lock held
+        text = f"using environment {key[:12]} ({', '.join(packages) or 'no packages'})"
+        progress.line(text, tick=False)
+    env = Environment(key, final, packages, built, time.monotonic() - started, lock_fd=fd)
+    env.log = progress.text()
+    return env
+
+
+def _ready(
+    metadata: InlineMetadata,
+    key: str,
+    root: Path,
+    base_python: str,
+    base_version: str,
+    progress: Progress,
+    deadline: float,
+) -> tuple[bool, int]:
+    """Whether the environment was built now, and the descriptor of its shared lock."""
     root.mkdir(parents=True, exist_ok=True)
     final = root / key
-    progress = _Progress(sink, heartbeat_interval)
-    deadline = started + timeout
     built = False
     fd = os.open(root / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
@@ -180,12 +196,7 @@ def prepare(
     except BaseException:
         os.close(fd)
         raise
-    packages = list(metadata.dependencies)
-    if not built:
-        progress.line(f"using environment {key[:12]} ({', '.join(packages) or 'no packages'})")
-    env = Environment(key, final, packages, built, time.monotonic() - started, lock_fd=fd)
-    env.log = progress.text()
-    return env
+    return built, fd
 
 
 def _build_once(
@@ -194,7 +205,7 @@ def _build_once(
     root: Path,
     base_python: str,
     base_version: str,
-    progress: _Progress,
+    progress: Progress,
     deadline: float,
 ) -> bool:
     """Build the environment unless another run did while this one waited for the lock."""
@@ -209,45 +220,7 @@ def _build_once(
         os.close(fd)
 
 
-class _Progress:
-    """The build's lines: on the run's live stderr as they come, kept (bounded) for the record.
-
-    It also keeps the run's row alive (heartbeats), flushes output and watches for a cancel,
-    since no script is running yet to do it.
-    """
-
-    def __init__(self, sink: Sink, heartbeat_interval: float) -> None:
-        self.sink = sink
-        self.heartbeat_interval = heartbeat_interval
-        self.next_heartbeat = time.monotonic() + heartbeat_interval
-        self.kept: deque[str] = deque()
-        self.kept_size = 0
-        self.recent: deque[str] = deque(maxlen=ERROR_LINES)
-
-    def line(self, text: str) -> None:
-        text = f"{PREFIX}{text.rstrip()}\n"
-        self.sink.on_output("stderr", text.encode("utf-8", errors="replace"))
-        self.recent.append(text[len(PREFIX) :].rstrip("\n"))
-        self.kept.append(text)
-        self.kept_size += len(text)
-        while self.kept_size > LOG_LIMIT and len(self.kept) > 1:
-            self.kept_size -= len(self.kept.popleft())
-        self.tick()
-
-    def tick(self) -> None:
-        self.sink.on_tick()
-        now = time.monotonic()
-        if now >= self.next_heartbeat:
-            self.next_heartbeat = now + self.heartbeat_interval
-            self.sink.on_heartbeat()
-        if self.sink.cancel_requested():
-            raise BuildCancelled()
-
-    def text(self) -> str:
-        return "".join(self.kept)
-
-
-def _lock(fd: int, kind: int, progress: _Progress, deadline: float) -> None:
+def _lock(fd: int, kind: int, progress: Progress, deadline: float) -> None:
     said = False
     while True:
         try:
@@ -273,7 +246,7 @@ def _build(
     root: Path,
     base_python: str,
     base_version: str,
-    progress: _Progress,
+    progress: Progress,
     deadline: float,
 ) -> None:
     building = root / f"{BUILD_PREFIX}{key}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -281,7 +254,7 @@ def _build(
     progress.line(f"building environment {key[:12]} for {', '.join(metadata.dependencies)}")
     try:
         # Relocatable: the folder is renamed once complete, and its entry points must follow.
-        _run(
+        run_uv(
             [uv, "venv", "--relocatable", "--python", base_python, str(building)],
             root,
             progress,
@@ -289,7 +262,7 @@ def _build(
         )
         if metadata.dependencies:
             python = str(building / "bin" / "python")
-            _run(
+            run_uv(
                 [uv, "pip", "install", "--python", python, *metadata.dependencies],
                 root,
                 progress,
@@ -308,54 +281,65 @@ def _build(
         shutil.rmtree(building, ignore_errors=True)
 
 
-def _run(argv: list[str], cwd: Path, progress: _Progress, deadline: float) -> None:
-    """Run one uv command, its output line by line on ``progress``; raise on any failure."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env.update({"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"})
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+@dataclass
+class PruneReport:
+    removed: list[str] = field(default_factory=list)
+    in_use: list[str] = field(default_factory=list)
+    kept: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.removed)} environments removed, {len(self.in_use)} in use kept, "
+            f"{self.kept} recently used kept"
         )
-    except OSError as exc:
-        raise DependenciesFailed(f"The installer (uv) cannot be started: {exc}") from exc
-    assert proc.stdout is not None
-    progress.recent.clear()  # a failure quotes this command's own last lines
-    pending = b""
+
+
+def prune(root: Path, unused_for: float, dry_run: bool = False) -> PruneReport:
+    """Remove the environments not used for ``unused_for`` seconds, and leftover builds.
+
+    An environment a run holds (its shared lock), or one being built, is never touched.
+    """
+    report = PruneReport()
+    if not root.is_dir():
+        return report
+    cutoff = time.time() - unused_for
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith(BUILD_PREFIX):
+            # A build that died half way (its worker killed): no lock holds its key any more.
+            key = entry.name[len(BUILD_PREFIX) :].split("-", 1)[0]
+            if not dry_run and _holding(root / f"{key}.build.lock", _remove, entry):
+                report.removed.append(entry.name)
+            continue
+        info = entry / INFO_FILE
+        if not entry.is_dir() or not info.exists():
+            continue
+        if info.stat().st_mtime >= cutoff:
+            report.kept += 1
+        elif dry_run:
+            report.removed.append(entry.name)
+        elif _holding(root / f"{entry.name}.lock", _remove, entry):
+            report.removed.append(entry.name)
+        else:
+            report.in_use.append(entry.name)
+    return report
+
+
+def _remove(env: Path) -> None:
+    # The info file first: a run that looks from now on builds the environment again.
+    (env / INFO_FILE).unlink(missing_ok=True)
+    shutil.rmtree(env, ignore_errors=True)
+
+
+def _holding(lock: Path, action: Any, target: Path) -> bool:
+    """Do ``action(target)`` under the exclusive lock ``lock``, if it is free right now."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stdout, selectors.EVENT_READ)
-            while True:
-                if time.monotonic() >= deadline:
-                    raise DependenciesFailed(
-                        "Installing the script's dependencies took longer than "
-                        "SCRIPTDECK_DEPENDENCIES_TIMEOUT allows; the last lines were:\n"
-                        + "\n".join(progress.recent)
-                    )
-                if selector.select(timeout=0.25):
-                    data = os.read(proc.stdout.fileno(), 65536)
-                    if not data:
-                        break
-                    *lines, pending = (pending + data).split(b"\n")
-                    for line in lines:
-                        progress.line(line.decode("utf-8", errors="replace"))
-                else:
-                    progress.tick()
-            if pending:
-                progress.line(pending.decode("utf-8", errors="replace"))
-        code = proc.wait()
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return False
+    try:
+        action(target)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        proc.stdout.close()
-    if code != 0:
-        raise DependenciesFailed(
-            f"Installing the script's dependencies failed (uv exited with {code}):\n"
-            + "\n".join(progress.recent)
-        )
+        os.close(fd)
+    return True

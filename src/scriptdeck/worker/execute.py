@@ -26,11 +26,11 @@ from scriptdeck.runner import (
     UnsupportedScript,
     build_environment,
     command_for,
-    run,
 )
 from scriptdeck.security.crypto import decrypt_json, decrypt_text
 from scriptdeck.security.masking import Masker
 
+from .dependencies import run_with_dependencies
 from .live import LiveSink
 from .persistence import persist
 
@@ -182,7 +182,7 @@ def execute(
         spec, shown = build_spec(execution, path, run_dir, secret_values, variables)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
-            outcome = run(spec, sink)
+            outcome = run_with_dependencies(path, sink, spec)
             outcome.details["command_line"] = shown
             outcome = mask_outcome(outcome, masker)
             record_start(execution_id, outcome)
