@@ -217,6 +217,9 @@ SPECTACULAR_SETTINGS = {
 SCRIPTDECK_SCRIPTS_DIR = (
     Path(env_str("SCRIPTDECK_SCRIPTS_DIR", str(default_scripts_dir()))).expanduser().resolve()
 )
+# The sweeper watches the folder (inotify) and syncs after each batch of changes, and
+# rescans it in full after this many seconds without one; 0 stops the watching.
+SCRIPTDECK_RESCAN_SECONDS = env_float("SCRIPTDECK_RESCAN_SECONDS", 60.0)
 SCRIPTDECK_PYTHON = env_str("SCRIPTDECK_PYTHON", "")  # empty: the server's own interpreter
 # Python scripts start from a warm fork server per worker process when their own
 # ``warm_start`` is empty and this is true; any trouble falls back to a cold start.
