@@ -62,7 +62,7 @@ def test_the_argparse_example_maps_each_field_to_its_own_option(examples):
     assert properties["family"]["enum"] == ["any", "ipv4", "ipv6"]
     assert properties["tag"]["type"] == "array"
     assert properties["tag"]["cli"] == {"kind": "option", "flag": "--tag", "repeat": True}
-    assert properties["verbose"]["cli"] == {"kind": "count", "flag": "-v"}
+    assert properties["verbose"]["cli"] == {"kind": "count", "flag": "--verbose"}
     assert properties["dry_run"]["cli"] == {"kind": "flag", "flag": "--dry-run"}
 
 
