@@ -38,6 +38,8 @@ _TYPES = {
     "BOOL": "boolean",
     "UUID": "string",
 }
+# A bool option that is not a flag takes its value as text: "--strip false".
+_BOOL_TEXT = {"type": "string", "enum": ["true", "false"]}
 # click 8.2 drops these endings from a function's name when it names the command.
 _SUFFIXES = ("_command", "_cmd", "_group", "_grp")
 
@@ -127,6 +129,14 @@ def _command_of(module: Module, function: ast.FunctionDef) -> _Command | None:
             parent,
         )
     return None
+
+
+def _as_text(value: object) -> object:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return value
 
 
 def target_attr(node: ast.expr) -> str:
@@ -268,7 +278,7 @@ class _Builder:
         else:
             spec = item
         if default is not NO_VALUE and default is not None:
-            spec["default"] = default
+            spec["default"] = _as_text(default) if item == _BOOL_TEXT else default
         if self._true(call, "hide_input") and spec.get("type") == "string":
             spec["secret"] = True
         return spec, cli
@@ -285,7 +295,7 @@ class _Builder:
         else:
             spec = item
         if default is not NO_VALUE and default is not None:
-            spec["default"] = default
+            spec["default"] = _as_text(default) if item == _BOOL_TEXT else default
         given = self.module.literal(keyword(call, "required"))
         required = given is True or (given is NO_VALUE and nargs != -1 and "default" not in spec)
         name = identifier(decl.replace("-", "_").lower())
@@ -305,7 +315,9 @@ class _Builder:
         node = keyword(call, "type")
         if node is None:
             sample = default[0] if isinstance(default, list) and default else default
-            for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number")):
+            if isinstance(sample, bool):
+                return dict(_BOOL_TEXT)
+            for kind, name in ((int, "integer"), (float, "number")):
                 if isinstance(sample, kind):
                     return {"type": name}
             return {"type": "string"}
@@ -313,7 +325,8 @@ class _Builder:
         name = _click_name(self.module, target)
         short = name.removeprefix("click.")
         if short in _TYPES and not isinstance(node, ast.Call):
-            return {"type": _TYPES[short]}
+            kind = _TYPES[short]
+            return dict(_BOOL_TEXT) if kind == "boolean" else {"type": kind}
         if isinstance(node, ast.Call) and short == "Choice":
             spec: dict[str, Any] = {"type": "string"}
             found = self.module.choices(node.args[0]) if node.args else None
