@@ -153,12 +153,13 @@ class _Builder:
             parts = annotation.slice.elts if isinstance(annotation.slice, ast.Tuple) else []
             if parts:
                 annotation = parts[0]
-                info = next((p for p in parts[1:] if self._info_kind(p)), None)  # type: ignore[assignment]
+                calls = [part for part in parts[1:] if isinstance(part, ast.Call)]
+                info = next((call for call in calls if self._info_kind(call)), None)
         value: object = NO_VALUE
         decls_from = 0
         required = default is None
-        if default is not None and self._info_kind(default):
-            info = default  # type: ignore[assignment]
+        if isinstance(default, ast.Call) and self._info_kind(default):
+            info = default
             decls_from = 1
             raw = info.args[0] if info.args else keyword(info, "default")
             required = raw is None or (isinstance(raw, ast.Constant) and raw.value is ...)
