@@ -134,3 +134,19 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name or '-'} {self.action}"
+
+
+class SignInThrottle(models.Model):
+    """Sign-in attempts of one address (``ip:…``) or one user name (``name:…``) in a window.
+
+    An attempt is counted by a conditional UPDATE before its password is checked, so
+    concurrent attempts cannot all read "no failures yet"; a success gives its count back.
+    """
+
+    key = models.CharField(max_length=200, unique=True)
+    attempts = models.PositiveIntegerField(default=0)
+    window_start = models.DateTimeField(default=timezone.now)
+    last_attempt = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.attempts}"

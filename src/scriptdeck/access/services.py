@@ -15,7 +15,7 @@ from django.db import transaction
 
 from scriptdeck.refusals import Refusal
 
-from . import audit, signin, tokens
+from . import audit, tokens
 from .models import ApiToken, ScriptGrant
 
 WRONG_CREDENTIALS = "the user name or the password is wrong"
@@ -57,15 +57,14 @@ class SignInThrottled(Refusal):
 def check_credentials(request: Any, username: str, password: str) -> Any:
     """The user a name and password name; ``SignInThrottled`` or ``SignInRefused`` if not.
 
-    A throttled attempt is not checked at all, and it counts as a failure in the audit log
-    (Django's backend records the others through ``user_login_failed``).
+    A throttled attempt is not checked at all (the backend counts each attempt before its
+    check); it is a failure in the audit log like the others (``user_login_failed``).
     """
-    wait = signin.retry_after(request, username)
-    if wait:
-        audit.record(audit.Action.LOGIN_FAILED, actor_name=username, request=request)
-        raise SignInThrottled(wait)
     user = authenticate(request, username=username, password=password)
     if user is None:
+        wait = getattr(request, "sign_in_wait", 0)
+        if wait:
+            raise SignInThrottled(wait)
         raise SignInRefused()
     return user
 
