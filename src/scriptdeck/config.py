@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -57,6 +58,27 @@ def env_json(name: str, default: Any) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ConfigurationError(f"{name} must be JSON: {exc}") from None
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str, name: str = "") -> tuple[Network, ...]:
+    """Comma-separated addresses and CIDR ranges (``127.0.0.1, 10.0.0.0/8, ::1``)."""
+    networks = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigurationError(
+                    f"{name} must list IP addresses or ranges (CIDR), not {part.strip()!r}"
+                ) from None
+    return tuple(networks)
+
+
+def env_networks(name: str) -> tuple[Network, ...]:
+    return parse_networks(os.environ.get(name, ""), name)
 
 
 def home_dir() -> Path:

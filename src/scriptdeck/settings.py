@@ -16,6 +16,7 @@ from scriptdeck.config import (
     env_float,
     env_int,
     env_json,
+    env_networks,
     env_str,
     home_dir,
     secret_key,
@@ -77,6 +78,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 SCRIPTDECK_LOGIN_ATTEMPTS = env_int("SCRIPTDECK_LOGIN_ATTEMPTS", 5)
 SCRIPTDECK_LOGIN_WINDOW = env_int("SCRIPTDECK_LOGIN_WINDOW", 900)
+# Only these may tell the client's address in X-Forwarded-For (security.md).
+SCRIPTDECK_TRUSTED_PROXIES = env_networks("SCRIPTDECK_TRUSTED_PROXIES")
 # Past the attempts, the longest wait between two checks of one name from new addresses.
 SCRIPTDECK_LOGIN_NAME_DELAY = env_int("SCRIPTDECK_LOGIN_NAME_DELAY", 30)
 SESSION_COOKIE_HTTPONLY = True

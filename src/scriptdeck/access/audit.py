@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from .models import AuditEvent
@@ -50,12 +52,39 @@ class Action:
     )
 
 
+def _trusted(address: str, proxies: tuple[Any, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
 def client_ip(request: Any) -> str | None:
-    """The address the request came from (the proxy's, behind a proxy: see operations.md)."""
+    """The address the request came from.
+
+    ``X-Forwarded-For`` is believed only when the connection comes from one of
+    ``SCRIPTDECK_TRUSTED_PROXIES``, and only the hops those proxies added: read from the
+    right, the first address that is not a trusted proxy is the client's (anything to its
+    left the client may have written itself).
+    """
     if request is None:
         return None
     meta = getattr(request, "META", None) or {}
-    return meta.get("REMOTE_ADDR") or None
+    address = meta.get("REMOTE_ADDR") or None
+    proxies = settings.SCRIPTDECK_TRUSTED_PROXIES
+    if not address or not proxies or not _trusted(address, proxies):
+        return address
+    hops = [hop.strip() for hop in str(meta.get("HTTP_X_FORWARDED_FOR", "")).split(",")]
+    for hop in reversed([hop for hop in hops if hop]):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # a hop no proxy of ours wrote: stop at the last one we can vouch for
+        if not _trusted(hop, proxies):
+            return hop
+        address = hop
+    return address
 
 
 def record(

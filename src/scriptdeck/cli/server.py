@@ -128,6 +128,9 @@ def cmd_web(args: argparse.Namespace) -> int:
         lifespan="off",
         log_level=args.loglevel.lower(),
         timeout_graceful_shutdown=5,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the application decides
+        # whom to believe (SCRIPTDECK_TRUSTED_PROXIES).
+        proxy_headers=False,
     )
     return 0
 
