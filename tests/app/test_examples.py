@@ -56,6 +56,9 @@ def test_every_example_has_a_form_that_reads_cleanly(examples, name):
 def test_the_argparse_example_maps_each_field_to_its_own_option(examples):
     properties = examples["check_port"]["parameter_schema"]["properties"]
 
+    assert examples["check_port"]["schema_origin"] == (
+        "read from argparse in build_parser(), line 13"
+    )
     assert examples["check_port"]["parameter_schema"]["required"] == ["host"]
     assert properties["port"]["type"] == "integer"
     assert properties["port"]["default"] == 22

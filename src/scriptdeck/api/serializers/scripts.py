@@ -25,6 +25,10 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
         help_text="A schema set by a manager; it replaces what the file declares. {}: none.",
     )
     schema_source = serializers.SerializerMethodField()
+    schema_origin = serializers.SerializerMethodField(
+        help_text='Where in the file the form was read from, in a sentence ("read from argparse '
+        "in build_parser(), line 12\"); empty when a manager's schema replaces it."
+    )
     my_level = serializers.SerializerMethodField(
         help_text="What you may do with it: view, run or manage."
     )
@@ -51,6 +55,9 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
 
     def get_schema_source(self, script: Script) -> str:
         return "override" if script.parameter_schema else script.schema_source
+
+    def get_schema_origin(self, script: Script) -> str:
+        return "" if script.parameter_schema else script.schema_origin
 
     @extend_schema_field({"type": "string", "enum": ["view", "run", "manage"], "nullable": True})
     def get_my_level(self, script: Script) -> str | None:
@@ -79,6 +86,7 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
             "parameter_schema",
             "parameter_schema_override",
             "schema_source",
+            "schema_origin",
             "schema_problems",
             "entrypoint",
             "argv",
