@@ -8,6 +8,8 @@ import os
 import sys
 from collections.abc import Callable
 
+from .terminal import guard_terminal
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_REFUSED = 2
@@ -35,21 +37,29 @@ def note(message: str) -> None:
 
 
 def guarded(command: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn a ClientError into its message and exit code, and Ctrl-C into 130."""
+    """Turn a ClientError into its message and exit code, and Ctrl-C into 130.
+
+    What the command writes to a terminal has its control sequences made visible.
+    """
 
     @functools.wraps(command)
     def run(args: argparse.Namespace) -> int:
-        try:
-            return command(args)
-        except ClientError as exc:
-            note(exc.message)
-            return exc.code
-        except KeyboardInterrupt:
-            print(file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except BrokenPipeError:
-            # Piped into a reader that stopped (``| head``): no traceback at exit either.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return EXIT_FAILED
+        with guard_terminal():
+            return _run(command, args)
 
     return run
+
+
+def _run(command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return command(args)
+    except ClientError as exc:
+        note(exc.message)
+        return exc.code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Piped into a reader that stopped (``| head``): no traceback at exit either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
