@@ -11,6 +11,7 @@ from django.utils import timezone
 from scriptdeck.refusals import NotFound
 
 from .discovery import describe, is_script, iter_script_files, sha256_of
+from .inline_metadata import read_file as read_inline_metadata
 from .models import Script
 from .paths import NoSuchScriptFile, PathRefused, confine, relative_name, scripts_root
 from .schema import read_script
@@ -37,7 +38,9 @@ def _signature_fields(path: Path) -> dict[str, object]:
         "declared_schema": signature.schema or {},
         "schema_source": signature.source,
         "schema_origin": signature.origin,
-        "schema_problems": signature.problems,
+        # The worker reads the dependencies again when it runs the file; a block it
+        # could not use is said here, at sync, where the script's manager looks.
+        "schema_problems": signature.problems + read_inline_metadata(path).problems,
         "entrypoint": signature.entrypoint,
         "preload": signature.preload,
     }
