@@ -70,7 +70,8 @@ def test_the_last_closing_line_of_the_comment_run_ends_the_block() -> None:
         ('# /// script\n# requires-python = "three"\n# ///\n', "is not a version range"),
         ('# /// script\n# dependencies = ["--index-url=x"]\n# ///\n', "is not a requirement"),
         (
-            "# /// script\n# dependencies = []\n# ///\nx = 1\n# /// script\n# dependencies = []\n# ///\n",
+            "# /// script\n# dependencies = []\n# ///\nx = 1\n"
+            "# /// script\n# dependencies = []\n# ///\n",
             "more than one '# /// script' block (lines 1, 5)",
         ),
     ],

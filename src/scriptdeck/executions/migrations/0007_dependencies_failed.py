@@ -4,15 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('executions', '0006_fewer_indexes'),
+        ("executions", "0006_fewer_indexes"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='taskexecution',
-            name='failure_reason',
-            field=models.CharField(blank=True, choices=[('exit_code', 'exited with a non-zero code'), ('signal', 'killed by a signal'), ('timeout', 'time limit exceeded'), ('script_error', 'the script reported an error'), ('result_invalid', 'the result file was not JSON'), ('spawn_failed', 'could not be started'), ('unsupported_type', 'not a runnable file type'), ('script_missing', 'the script file is gone'), ('dependencies_failed', 'its dependencies could not be installed'), ('worker_shutdown', 'the worker stopped during the run'), ('worker_lost', 'the worker stopped sending heartbeats'), ('internal_error', 'an error in scriptdeck itself'), ('cancelled', 'cancelled')], default='', max_length=32),
+            model_name="taskexecution",
+            name="failure_reason",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("exit_code", "exited with a non-zero code"),
+                    ("signal", "killed by a signal"),
+                    ("timeout", "time limit exceeded"),
+                    ("script_error", "the script reported an error"),
+                    ("result_invalid", "the result file was not JSON"),
+                    ("spawn_failed", "could not be started"),
+                    ("unsupported_type", "not a runnable file type"),
+                    ("script_missing", "the script file is gone"),
+                    ("dependencies_failed", "its dependencies could not be installed"),
+                    ("worker_shutdown", "the worker stopped during the run"),
+                    ("worker_lost", "the worker stopped sending heartbeats"),
+                    ("internal_error", "an error in scriptdeck itself"),
+                    ("cancelled", "cancelled"),
+                ],
+                default="",
+                max_length=32,
+            ),
         ),
     ]
