@@ -321,6 +321,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 
+# Webhook keys and API tokens are cut out of every log record, whatever logs it.
+LOGGING_CONFIG = "scriptdeck.security.redaction.configure_logging"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +46,7 @@ from scriptdeck.executions import services
 from scriptdeck.executions.models import TaskExecution, Trigger
 from scriptdeck.refusals import WHOLE_REQUEST, NotFound, Refusal
 from scriptdeck.security.crypto import encrypt_json
+from scriptdeck.security.redaction import redact_record
 
 from .models import WebhookTrigger
 
@@ -241,16 +241,12 @@ def fire(hook: WebhookTrigger, body: dict[str, Any], origin_ip: str | None) -> T
 
 
 class RedactWebhookKeys(logging.Filter):
-    """Cuts webhook keys out of access-log lines: the key in the URL is a credential."""
+    """Cuts keys out of a logger's lines (uvicorn's access log configures its own handlers).
 
-    pattern = re.compile(r"(/api/hooks/)([^/?\s\"]{9})[^/?\s\"]*")
+    Every record created once logging is configured is redacted already
+    (``security.redaction``); this filter also covers records made before that.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(
-                self.pattern.sub(r"\1\2…", arg) if isinstance(arg, str) else arg
-                for arg in record.args
-            )
-        elif isinstance(record.msg, str):
-            record.msg = self.pattern.sub(r"\1\2…", record.msg)
+        redact_record(record)
         return True
