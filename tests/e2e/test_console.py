@@ -8,6 +8,7 @@ screenshot is written to tests/e2e/artifacts/.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -41,6 +42,9 @@ params = json.loads(os.environ.get("SCRIPT_PARAMETERS") or "{}")
 print(f"host={params['host']} token={len(params['token'])} chars", flush=True)
 """
 
+# The bundled argparse example, run as it is: its form is read from its parser.
+CHECK_PORT = Path(__file__).resolve().parents[2] / "examples" / "scripts" / "check_port.py"
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 BUILT = Path(__file__).resolve().parents[2] / "src/scriptdeck/console/static/console/index.html"
@@ -73,7 +77,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("e2e")
     scripts = base / "scripts"
     (scripts / "ops").mkdir(parents=True)
-    write_scripts(scripts, {**SCRIPTS, "deploy.py": DEPLOY})
+    write_scripts(
+        scripts, {**SCRIPTS, "deploy.py": DEPLOY, "check_port.py": CHECK_PORT.read_text()}
+    )
     stack = ProcessStack(base)
     try:
         yield start_serve(stack, scripts)
@@ -322,6 +328,59 @@ def test_tokens_are_created_once_and_revoked(page: Any):
     assert len(key) > 20
     shot(page, "10-tokens")
     page.keyboard.press("Escape")
+
+
+def test_an_argparse_script_gets_a_form_that_reaches_its_own_parser(page: Any):
+    page.goto("/scripts?q=check_port")
+    page.click('[data-test="run-check_port"]')
+    field = lambda name: page.locator(f'[data-param="{name}"]')  # noqa: E731
+    field("host").wait_for()
+    expect(page.locator('[data-test="schema-origin"]')).to_contain_text("Form read from argparse")
+    # a flag is a switch, choices a select, a repeated option a list of values
+    assert field("dry_run").get_attribute("data-kind") == "boolean"
+    expect(field("dry_run").locator(".el-switch")).to_have_count(1)
+    assert field("family").get_attribute("data-kind") == "select"
+    assert field("tag").get_attribute("data-kind") == "list"
+    expect(field("host")).to_contain_text("host name or address to connect to")
+    expect(page.locator('[data-test="cli-dry_run"]')).to_have_text("--dry-run (flag)")
+    expect(page.locator('[data-test="cli-tag"]')).to_have_text("--tag TAG (repeatable)")
+    line = page.locator('[data-test="command-line"] code')
+    expect(line).to_have_text("check_port.py --host <host> --port 22 --timeout 3 --family any")
+
+    page.fill("#param-host", "db.example.invalid")
+    page.fill("#param-port", "2222")
+    page.locator("#param-port").blur()
+    field("family").locator(".el-select__wrapper").click()
+    page.get_by_role("option", name="ipv4", exact=True).click()
+    field("tag").locator(".el-select__wrapper").click()
+    for tag in ("web", "two words"):
+        page.keyboard.type(tag)
+        page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.fill("#param-verbose", "2")
+    page.locator("#param-verbose").blur()
+    field("dry_run").locator(".el-switch").click()
+    argv = [
+        "--host", "db.example.invalid", "--port", "2222", "--timeout", "3", "--family", "ipv4",
+        "--tag", "web", "--tag", "two words", "--verbose", "--verbose", "--dry-run",
+    ]  # fmt: skip
+    shown = " ".join(f"'{a}'" if " " in a else a for a in argv)
+    expect(line).to_have_text(f"check_port.py {shown}")
+    shot(page, "12-argparse-form")
+    page.set_viewport_size({"width": 390, "height": 844})
+    shot(page, "12b-argparse-form-narrow")
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    page.click('[data-test="run-submit"]')
+    execution_id(page)
+    wait_status(page, "SUCCESS")
+    # the script prints the arguments its own parser was given
+    printed = "argv: " + json.dumps(argv)
+    page.locator('[data-test="console"]').get_by_text(printed, exact=True).wait_for()
+    page.locator('[data-test="console"]').get_by_text(
+        "would check db.example.invalid:2222 (ipv4, timeout 3s) [web, two words]"
+    ).wait_for()
+    shot(page, "13-argparse-execution")
 
 
 def choose_time_zone(page: Any, typed: str) -> None:

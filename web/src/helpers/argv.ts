@@ -142,9 +142,14 @@ export function masked(value: unknown): unknown {
 // placeholders, which are meant to be read, not pasted.
 const PLAIN = /^[\w@%+=:,./<>•-]+$/u;
 
-/** Arguments as one readable line, each quoted the way a shell would need. */
+/** One argument quoted the way a shell would need. */
+export function shellWord(arg: string): string {
+  return PLAIN.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Arguments as one readable line. */
 export function shellLine(argv: string[]): string {
-  return argv.map((arg) => (PLAIN.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(" ");
+  return argv.map(shellWord).join(" ");
 }
 
 /** How a parameter reaches the command line, for a hint beside its field, the way --help
