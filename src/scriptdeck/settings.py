@@ -109,6 +109,9 @@ CONTENT_SECURITY_POLICY = {
 SCRIPTDECK_MAX_BODY_BYTES = env_int("SCRIPTDECK_MAX_BODY_BYTES", 1024 * 1024)
 SCRIPTDECK_MAX_JSON_DEPTH = env_int("SCRIPTDECK_MAX_JSON_DEPTH", 32)
 SCRIPTDECK_MAX_PARAMETERS = env_int("SCRIPTDECK_MAX_PARAMETERS", 200)
+# A run's parameters as UTF-8 JSON: one environment string (SCRIPT_PARAMETERS), and maybe
+# arguments too. Linux refuses any one string over 128 KiB (MAX_ARG_STRLEN) at exec.
+SCRIPTDECK_MAX_PARAMETER_BYTES = env_int("SCRIPTDECK_MAX_PARAMETER_BYTES", 96 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = SCRIPTDECK_MAX_BODY_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 # Encryption at rest of script variables and secret parameters. Empty: derived from

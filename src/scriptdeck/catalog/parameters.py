@@ -17,6 +17,7 @@ No Django here: the unit tests import this module on its own.
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from .values import FILE_FORMAT, MAX_ITEM_MESSAGES, Problem, check_value
@@ -76,7 +77,11 @@ def secret_parameters(schema: dict[str, Any] | None) -> list[str]:
 
 
 def validate_parameters(
-    schema: dict[str, Any] | None, values: object, *, max_fields: int = 200
+    schema: dict[str, Any] | None,
+    values: object,
+    *,
+    max_fields: int = 200,
+    max_bytes: int | None = None,
 ) -> dict[str, Any]:
     """The parameters ``values`` checked against ``schema``, defaults filled in.
 
@@ -94,8 +99,15 @@ def validate_parameters(
       against).
     - A missing field with a ``default`` gets a copy of it, even when it is required.
     - Array items are reported by their index from 0: ``"item 2: must be a string"``.
+    - ``max_bytes``: the values that fit, defaults filled in, encoded as the script gets them
+      (UTF-8 JSON), take at most this many bytes, or the whole is refused: they travel in one
+      environment string and may be command-line arguments too.
     """
     cleaned, problems = check_parameters(schema, values, max_fields=max_fields)
+    if not problems and max_bytes is not None:
+        size = len(json.dumps(cleaned, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            problems = {WHOLE: [Problem("tooLarge", {"size": size, "most": max_bytes})]}
     if problems:
         raise ParameterErrors(problems)
     return cleaned

@@ -57,6 +57,7 @@ SENTENCES: dict[str, str] = {
     "unknown": "unknown parameter",
     "notAnObject": "must be a JSON object",
     "tooMany": "too many parameters: {given} given, at most {most}",
+    "tooLarge": "the parameters take {size} bytes as JSON, at most {most}",
 }
 
 

@@ -69,7 +69,12 @@ def prepare_parameters(
     if stored_secrets and isinstance(values, dict):
         values = with_stored_secrets(values, decrypt_json(stored_secrets))
     try:
-        checked = validate_parameters(schema, values, max_fields=settings.SCRIPTDECK_MAX_PARAMETERS)
+        checked = validate_parameters(
+            schema,
+            values,
+            max_fields=settings.SCRIPTDECK_MAX_PARAMETERS,
+            max_bytes=settings.SCRIPTDECK_MAX_PARAMETER_BYTES,
+        )
     except ParameterErrors as exc:
         raise SubmitError.from_errors(exc.errors) from None
     _check_storable("parameters", checked)
