@@ -80,6 +80,8 @@ SCRIPTDECK_LOGIN_ATTEMPTS = env_int("SCRIPTDECK_LOGIN_ATTEMPTS", 5)
 SCRIPTDECK_LOGIN_WINDOW = env_int("SCRIPTDECK_LOGIN_WINDOW", 900)
 # Only these may tell the client's address in X-Forwarded-For (security.md).
 SCRIPTDECK_TRUSTED_PROXIES = env_networks("SCRIPTDECK_TRUSTED_PROXIES")
+# Notification targets inside these ranges are allowed though private (security.md).
+SCRIPTDECK_ALLOW_PRIVATE_TARGETS = env_networks("SCRIPTDECK_ALLOW_PRIVATE_TARGETS")
 # Past the attempts, the longest wait between two checks of one name from new addresses.
 SCRIPTDECK_LOGIN_NAME_DELAY = env_int("SCRIPTDECK_LOGIN_NAME_DELAY", 30)
 SESSION_COOKIE_HTTPONLY = True

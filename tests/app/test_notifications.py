@@ -20,6 +20,7 @@ from scriptdeck.automation.models import NotificationDelivery, NotificationRule,
 from scriptdeck.automation.notifications import sign, verify
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import sync
+from scriptdeck.config import parse_networks
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution, Trigger
 from scriptdeck.security.crypto import decrypt_text, encrypt_text
@@ -39,6 +40,8 @@ def mail_backend(settings):
     settings.SCRIPTDECK_PUBLIC_URL = "https://deck.example"
     settings.SCRIPTDECK_NOTIFY_ATTEMPTS = 5
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The local receiver stands in for a real one: its loopback address is allowed here.
+    settings.SCRIPTDECK_ALLOW_PRIVATE_TARGETS = parse_networks("127.0.0.1")
     mail.outbox = []
 
 

@@ -18,8 +18,10 @@ already hold: see docs/automation.md).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -191,6 +193,60 @@ def http_url(target: str) -> str:
     return url
 
 
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _ip_literal(host: str) -> Address | None:
+    """The address a host names by itself, in any form a resolver reads as IPv4 too.
+
+    ``2130706433``, ``0x7f000001``, ``0177.0.0.1`` and ``127.1`` are all 127.0.0.1 to the
+    C resolver; ``inet_aton`` reads them the same way.
+    """
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
+def _resolved(host: str, port: int) -> list[Address]:
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return []  # not resolvable now: sending will fail and be retried, checked again
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in found]
+
+
+def _inside(address: Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    if any(address in network for network in settings.SCRIPTDECK_ALLOW_PRIVATE_TARGETS):
+        return False
+    return not address.is_global or address.is_multicast
+
+
+def public_target(url: str) -> None:
+    """Refuse a URL whose host is, or resolves to, a loopback, link-local, private or
+    reserved address (the server's own services, its cloud's metadata, the LAN), unless
+    ``SCRIPTDECK_ALLOW_PRIVATE_TARGETS`` names it. Checked when a rule is saved and again
+    before each send, since a name may resolve elsewhere by then."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    literal = _ip_literal(host)
+    default_port = 443 if parts.scheme.lower() == "https" else 80
+    addresses = [literal] if literal else _resolved(host, parts.port or default_port)
+    for address in addresses:
+        if _inside(address):
+            raise DeliveryRefused(
+                f"the target {host} is {address}, a loopback, link-local, private or "
+                "reserved address; list it in SCRIPTDECK_ALLOW_PRIVATE_TARGETS to allow it"
+            )
+
+
 def send_email(delivery: NotificationDelivery) -> int | None:
     addresses = email_addresses(delivery.target)
     message = compose(delivery)
@@ -218,6 +274,7 @@ def signing_secret(rule: NotificationRule) -> str:
 
 def send_http(delivery: NotificationDelivery) -> int:
     url = http_url(delivery.target)
+    public_target(url)
     secret = signing_secret(delivery.rule)
     message = compose(delivery)
     body = json.dumps(message.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -26,7 +26,7 @@ from scriptdeck.refusals import WHOLE_REQUEST, Forbidden, Refusal
 from scriptdeck.security.crypto import encrypt_text
 
 from . import webhooks
-from .delivery import DeliveryRefused, email_addresses, http_url
+from .delivery import DeliveryRefused, email_addresses, http_url, public_target
 from .models import Channel, NotificationRule, Schedule, WebhookTrigger
 from .scheduler import check_timing, plan
 
@@ -246,6 +246,7 @@ def check_notification_rule(values: dict[str, Any]) -> dict[str, Any]:
         try:
             if channel == Channel.HTTP:
                 checked["target"] = http_url(target)
+                public_target(checked["target"])
             else:
                 email_addresses(target)
         except DeliveryRefused as exc:
