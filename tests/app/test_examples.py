@@ -64,7 +64,13 @@ def test_the_argparse_example_maps_each_field_to_its_own_option(examples):
     assert properties["port"]["default"] == 22
     assert properties["family"]["enum"] == ["any", "ipv4", "ipv6"]
     assert properties["tag"]["type"] == "array"
-    assert properties["tag"]["cli"] == {"kind": "option", "flag": "--tag", "repeat": True}
+    assert properties["tag"]["cli"] == {
+        "kind": "option",
+        "flag": "--tag",
+        "repeat": True,
+        "metavar": "TAG",
+    }
+    assert "title" not in properties["tag"]  # the label is the name; TAG is --help's placeholder
     assert properties["verbose"]["cli"] == {"kind": "count", "flag": "--verbose"}
     assert properties["dry_run"]["cli"] == {"kind": "flag", "flag": "--dry-run"}
 

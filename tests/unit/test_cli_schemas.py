@@ -331,8 +331,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
                 "items": {"type": "number"},
                 "minItems": 2,
                 "maxItems": 2,
-                "title": "X Y",
-                "cli": {"kind": "option", "flag": "--point", "nargs": 2},
+                "cli": {"kind": "option", "flag": "--point", "nargs": 2, "metavar": "X Y"},
             },
             "label": {
                 "type": "string",

@@ -246,3 +246,18 @@ def test_a_non_shell_file_with_a_shebang_is_not_read_as_shell(tmp_path):
     script = tmp_path / "tool"
     script.write_text("#!/usr/bin/perl\nprint $1;\n")
     assert read_script(script).schema is None
+
+
+def test_the_description_leaves_out_the_parameter_lines(tmp_path):
+    from scriptdeck.catalog.discovery import describe
+
+    script = tmp_path / "check.sh"
+    script.write_text(
+        "#!/usr/bin/env bash\n"
+        "# Check a disk.\n"
+        "# @param -p path string =/ The mount point\n"
+        "# Prints the free space.\n"
+        "set -eu\n",
+        encoding="utf-8",
+    )
+    assert describe(script) == "Check a disk.\nPrints the free space."

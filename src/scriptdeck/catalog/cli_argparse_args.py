@@ -122,7 +122,9 @@ class ArgumentBuilder:
         if isinstance(metavar, list):
             metavar = " ".join(str(item) for item in metavar)
         if isinstance(metavar, str) and metavar:
-            spec["title"] = metavar
+            # The placeholder of --help ("--point X Y"), shown in the form's hint; the
+            # field's label stays its name.
+            cli["metavar"] = metavar
         if positional:
             cli["position"] = self.positions.get(command, 0)
             self.positions[command] = cli["position"] + 1

@@ -76,7 +76,10 @@ def describe(path: Path, max_chars: int = 2000) -> str:
         if stripped.startswith("#") and ("coding:" in stripped or "coding=" in stripped):
             continue
         if stripped.startswith("#"):
-            lines.append(stripped.lstrip("#").strip())
+            text = stripped.lstrip("#").strip()
+            # A parameter's declaration line says what the form shows, not what it does.
+            if not text.startswith("@param"):
+                lines.append(text)
             continue
         if not stripped and not lines:
             continue
