@@ -48,12 +48,13 @@ test: install lint e2e-deps
 	$(MAKE) test-postgres
 
 # The app tests whose SQL differs on PostgreSQL (the overview's index walks, the list's
-# ordering, /wait/ woken by NOTIFY), once more against PostgreSQL (test database: test_test).
+# ordering, /wait/ woken by NOTIFY, two registrations at once), once more against PostgreSQL
+# (test database: test_test).
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 test-postgres: install
 	DATABASE_URL=$(PG_TEST_URL) SCRIPTDECK_HOME=$(TEST_HOME)-pg $(BIN)/python -m pytest \
 		tests/app/test_stats.py tests/app/test_wait.py tests/app/test_execution_ordering.py \
-		tests/app/test_claim.py
+		tests/app/test_claim.py tests/app/test_sync_race.py
 
 # The console's end-to-end tests drive Debian's chromium (never a downloaded browser), with
 # CJK fonts for the Chinese pages' screenshots.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from scriptdeck.refusals import NotFound
@@ -79,12 +79,27 @@ def _apply_file(script: Script | None, path: Path, root: Path) -> tuple[Script, 
     return script, "updated"
 
 
+# Any number: the key of the one PostgreSQL advisory lock that registrations take.
+REGISTRATION_LOCK = 0x5C12D0C
+
+
+def _one_registration_at_a_time() -> None:
+    # Two registrations at once (the folder's watch and a "Sync now", or a staff caller
+    # naming a new file) would both insert the new file's row, and the second would fail on
+    # the unique path. The row lock cannot help: the row does not exist yet. SQLite
+    # serializes its write transactions already.
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REGISTRATION_LOCK])
+
+
 @transaction.atomic
 def sync(root: Path | None = None) -> SyncReport:
     """Register new files, refresh changed ones, deactivate those whose file disappeared.
 
     History is kept: a script is never deleted, only marked inactive and missing.
     """
+    _one_registration_at_a_time()
     root = (root or scripts_root()).resolve()
     report = SyncReport()
     by_path = {s.path: s for s in Script.objects.select_for_update()}
@@ -120,6 +135,8 @@ def register_file(path: Path, *, may_register: bool = True, given: str = "") -> 
     if not is_script(root / rel, root):
         raise PathRefused(f"{rel} is not a script of the scripts folder")
     with transaction.atomic():
+        if may_register:
+            _one_registration_at_a_time()
         script = Script.objects.select_for_update().filter(path=rel).first()
         if script is None or script.missing_since is not None:
             if not may_register:
