@@ -85,6 +85,7 @@ export default {
     },
   },
   execution: {
+    commandLine: "Command line",
     title: "Execution #{id}",
     status: "Status",
     script: "Script",

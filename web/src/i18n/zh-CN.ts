@@ -87,6 +87,7 @@ const zhCN: typeof en = {
     },
   },
   execution: {
+    commandLine: "命令行",
     title: "执行 #{id}",
     status: "状态",
     script: "脚本",
