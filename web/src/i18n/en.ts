@@ -192,6 +192,7 @@ export default {
     json: "must be valid JSON",
     item: "item {i}: {problem}",
     moreItems: "and {n} more problems with items",
+    tooLarge: "the parameters take {size} bytes as JSON, at most {most}",
   },
   common: { cancel: "Cancel", close: "Close", ok: "OK", seconds: "{n} s", none: "—", yes: "Yes", no: "No", actions: "Actions", id: "#" },
 };

@@ -194,6 +194,7 @@ const zhCN: typeof en = {
     json: "必须是有效的 JSON",
     item: "第 {i} 项：{problem}",
     moreItems: "另有 {n} 项有问题",
+    tooLarge: "参数编码为 JSON 共 {size} 字节，最多 {most} 字节",
   },
   common: { cancel: "取消", close: "关闭", ok: "确定", seconds: "{n} 秒", none: "—", yes: "是", no: "否", actions: "操作", id: "#" },
 };
