@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from scriptdeck import legacy
 from scriptdeck.executions import services, workers
 from scriptdeck.executions.models import (
     Artifact,
@@ -128,13 +129,7 @@ class ResultRecordSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "execution_id",
-            "scandevresult_filename",
-            "scandevresult_time",
-            "director",
-            "remark",
-            "scandevresult_content",
-            "status",
-            "result_type",
+            *legacy.RECORD_FIELDS,
             "script_name",
             "task_id",
             "execution_time",
