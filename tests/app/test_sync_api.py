@@ -88,3 +88,13 @@ def test_the_schema_describes_the_answer(admin_client):
     ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
     counts = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert set(counts["properties"]) == {"added", "updated", "deactivated"}
+
+
+def test_who_am_i_says_who_may_sync(db, admin_client, alice_client):
+    manager = client_for(user_managing(None, "mona"))
+    one_script = client_for(user_managing(Script.objects.create(name="x", path="x.py"), "olga"))
+    assert admin_client.get("/api/auth/me/").json()["can_sync"] is True
+    assert manager.get("/api/auth/me/").json()["can_sync"] is True
+    assert one_script.get("/api/auth/me/").json()["can_sync"] is False
+    assert alice_client.get("/api/auth/me/").json()["can_sync"] is False
+    assert APIClient().get("/api/auth/me/").json()["can_sync"] is False

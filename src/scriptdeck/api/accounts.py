@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from scriptdeck.access import audit, services, signin
 from scriptdeck.access.models import ApiToken, AuditEvent
+from scriptdeck.access.permissions import manages_every_script
 
 
 class CredentialsSerializer(serializers.Serializer):
@@ -32,6 +33,9 @@ class MeSerializer(serializers.Serializer):
     username = serializers.CharField(allow_null=True)
     is_staff = serializers.BooleanField()
     groups = serializers.ListField(child=serializers.CharField())
+    can_sync = serializers.BooleanField(
+        help_text="May sync the catalog with its folder (POST /api/scripts/sync/)."
+    )
     next = serializers.CharField(required=False)
 
 
@@ -43,6 +47,7 @@ def _me(request: Request, **extra: str) -> dict:
         "username": user.get_username() if signed_in else None,
         "is_staff": bool(signed_in and user.is_staff),
         "groups": list(user.groups.values_list("name", flat=True)) if signed_in else [],
+        "can_sync": signed_in and manages_every_script(user),
         **extra,
     }
 

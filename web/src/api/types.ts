@@ -16,6 +16,7 @@ export type OutputPage = Schemas["OutputPage"];
 export type CancelAnswer = Schemas["CancelAnswer"];
 export type Worker = Schemas["Worker"];
 export type Upload = Schemas["Upload"];
+export type SyncCounts = Schemas["SyncCounts"];
 
 export type ScriptPage = Schemas["PaginatedScriptList"];
 export type ExecutionPage = Schemas["PaginatedExecutionListList"];

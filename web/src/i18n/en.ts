@@ -42,6 +42,8 @@ export default {
     run: "Run",
     viewOnly: "view only",
     statsNote: "Last run and typical (median) duration over the last 30 days.",
+    syncNow: "Sync now",
+    synced: "Synced: {added} added, {updated} updated, {deactivated} deactivated",
   },
   run: {
     title: "Run {name}",

@@ -44,6 +44,8 @@ const zhCN: typeof en = {
     run: "执行",
     viewOnly: "仅查看",
     statsNote: "最近执行状态和典型（中位数）耗时，统计最近 30 天。",
+    syncNow: "立即同步",
+    synced: "已同步：新增 {added}，更新 {updated}，停用 {deactivated}",
   },
   run: {
     title: "执行 {name}",

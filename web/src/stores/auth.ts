@@ -32,7 +32,7 @@ export const useAuthStore = defineStore("auth", () => {
   }
 
   function forget(): void {
-    me.value = { authenticated: false, username: null, is_staff: false, groups: [] };
+    me.value = { authenticated: false, username: null, is_staff: false, groups: [], can_sync: false };
   }
 
   return { me, signedIn, isStaff, load, ensure, login, logout, forget };
