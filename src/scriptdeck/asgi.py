@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import django
 from asgiref.sync import iscoroutinefunction, sync_to_async
@@ -10,6 +11,8 @@ from django.core.handlers.asgi import ASGIHandler
 from django.core.handlers.base import BaseHandler
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, get_resolver
+
+from scriptdeck.api import bodies
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "scriptdeck.settings")
 # Requests run in threads of their own: on PostgreSQL the web server takes its connections
@@ -33,6 +36,11 @@ class Handler(ASGIHandler):
         super().__init__()
         self.sync_handler = BaseHandler()
         self.sync_handler.load_middleware(is_async=False)
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        # Each body held to its route's limit as it arrives, before Django spools it.
+        receive, send = bodies.guard(scope, receive, send)
+        await super().handle(scope, receive, send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         if self.serves_async_view(request):

@@ -15,10 +15,8 @@ from rest_framework.parsers import JSONParser
 
 from scriptdeck.refusals import Refusal
 
+from .bodies import OVER_LIMIT, UPLOAD_PATHS
 from .errors import refusal_json
-
-# Uploads have their own, larger limit (SCRIPTDECK_UPLOAD_MAX_BYTES).
-UPLOAD_PATHS = ("/api/uploads/",)
 
 
 class BodyTooLarge(APIException):
@@ -40,12 +38,16 @@ class RequestTooLarge(Refusal):
 
 
 class BodyLimitMiddleware:
-    """Refuses a declared body over the limit before anything reads it."""
+    """Refuses a body over the limit before anything reads it."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # A body the ASGI handler stopped reading (api/bodies.py), on any route.
+        over = getattr(request, "scope", {}).get(OVER_LIMIT)
+        if over is not None:
+            return refusal_json(RequestTooLarge(over))
         limit = settings.SCRIPTDECK_MAX_BODY_BYTES
         if not request.path.startswith(UPLOAD_PATHS):
             try:
