@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from .values import FILE_FORMAT, MAX_ITEM_MESSAGES, Problem, check_value
@@ -160,12 +161,15 @@ def mask_parameters(schema: dict[str, Any] | None, values: dict[str, Any]) -> di
 
 
 def split_secrets(
-    schema: dict[str, Any] | None, values: dict[str, Any]
+    schema: dict[str, Any] | None, values: dict[str, Any], also: Iterable[str] = ()
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(values with secrets masked, {name: secret value})``: what may be shown, what may not."""
+    """``(values with secrets masked, {name: secret value})``: what may be shown, what may not.
+
+    ``also``: names secret whatever ``schema`` says now (a value stored as secret stays so).
+    """
     shown = dict(values)
     secrets: dict[str, Any] = {}
-    for name in secret_parameters(schema):
+    for name in dict.fromkeys([*secret_parameters(schema), *also]):
         if shown.get(name) is not None:
             secrets[name] = shown[name]
             shown[name] = SECRET_MASK

@@ -15,10 +15,10 @@ from django.utils import timezone
 from scriptdeck.access import audit
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.parameters import (
+    SECRET_MASK,
     ParameterErrors,
     split_secrets,
     validate_parameters,
-    with_stored_secrets,
 )
 from scriptdeck.catalog.paths import confine, relative_name
 from scriptdeck.refusals import Refusal
@@ -61,16 +61,40 @@ def prepare_parameters(
 
     ``stored_secrets`` (encrypted, as :class:`Prepared` gives them) fill in each secret the
     edited values show masked or leave out: an edit of a stored set of parameters need not
-    repeat its secrets. ``check_uploads``: each ``file`` parameter must name an upload of
-    ``user`` (or any, for staff); a value that is only kept, not run yet, may skip it.
-    Raises :class:`SubmitError`, keyed by field.
+    repeat its secrets, and what it keeps stays secret (see :func:`_prepare`).
+    ``check_uploads``: each ``file`` parameter must name an upload of ``user`` (or any, for
+    staff); a value that is only kept, not run yet, may skip it. Raises
+    :class:`SubmitError`, keyed by field.
+    """
+    stored = decrypt_json(stored_secrets) if stored_secrets else {}
+    kept: dict[str, Any] = {}
+    if stored and isinstance(values, dict):
+        kept = {
+            name: secret
+            for name, secret in stored.items()
+            if values.get(name, SECRET_MASK) == SECRET_MASK
+        }
+    return _prepare(script, values, user, kept, check_uploads=check_uploads)
+
+
+def _prepare(
+    script: Script, values: Any, user: Any, kept: dict[str, Any], *, check_uploads: bool
+) -> Prepared:
+    """``values`` checked, with ``kept`` (secret values stored earlier) added as they are.
+
+    A kept secret is secret for good: its name is secret whatever the schema says now. It
+    is not checked against the schema again: constraints added since (a ``pattern``, a
+    ``maxLength``) would otherwise tell whoever can change the schema and start a run
+    whether the hidden value fits them. It was checked when it was stored. One the schema no
+    longer accepts at all (its parameter removed) is dropped, whatever its value.
     """
     schema = script.effective_schema
-    if stored_secrets and isinstance(values, dict):
-        values = with_stored_secrets(values, decrypt_json(stored_secrets))
+    kept = {name: secret for name, secret in kept.items() if _still_accepted(schema, name)}
+    if isinstance(values, dict):
+        values = {name: value for name, value in values.items() if name not in kept}
     try:
         checked = validate_parameters(
-            schema,
+            _without(schema, kept),
             values,
             max_fields=settings.SCRIPTDECK_MAX_PARAMETERS,
             max_bytes=settings.SCRIPTDECK_MAX_PARAMETER_BYTES,
@@ -83,8 +107,36 @@ def prepare_parameters(
             uploads.check_parameters(schema, checked, user)
         except uploads.UploadRefused as exc:
             raise SubmitError(exc.field, exc.message) from None
-    shown, secrets = split_secrets(schema, checked)
+        try:
+            uploads.check_parameters(schema, kept, user)
+        except uploads.UploadRefused as exc:
+            # Said without the value, which is secret.
+            raise SubmitError(exc.field, KEPT_UPLOAD_REFUSED) from None
+    checked = {**checked, **kept}
+    shown, secrets = split_secrets(schema, checked, also=kept)
     return Prepared(checked, shown, encrypt_json(secrets) if secrets else "")
+
+
+KEPT_UPLOAD_REFUSED = "the stored value is not an upload of yours: give the file again"
+
+
+def _still_accepted(schema: dict[str, Any], name: str) -> bool:
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or name in properties:
+        return True
+    return schema.get("additionalProperties") not in (None, False)
+
+
+def _without(schema: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` without the parameters ``names`` (checked apart, or not at all)."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not names or not isinstance(properties, dict):
+        return schema
+    reduced = {**schema, "properties": {n: s for n, s in properties.items() if n not in names}}
+    required = schema.get("required")
+    if isinstance(required, list):
+        reduced["required"] = [name for name in required if name not in names]
+    return reduced
 
 
 def submit(
@@ -113,10 +165,9 @@ def submit(
     if not isinstance(page_context, str):
         raise SubmitError("page_context", "must be a string")
     _check_storable("page_context", page_context)
-    if secret_parameters:
-        # A re-run's (or a schedule's, a hook's) stored secrets win over what is shown.
-        parameters = {**parameters, **decrypt_json(secret_parameters)}
-    prepared = prepare_parameters(script, parameters, user)
+    # A re-run's (or a schedule's, a hook's) stored secrets win over what is shown.
+    kept = decrypt_json(secret_parameters) if secret_parameters else {}
+    prepared = _prepare(script, parameters, user, kept, check_uploads=True)
     path = path or confine(script.path)
     try:
         command_for(path)
