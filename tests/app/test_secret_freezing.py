@@ -31,6 +31,7 @@ from scriptdeck.executions.models import Status, TaskExecution
 from scriptdeck.worker.execute import execute
 
 from .conftest import client_for, write_script
+from .test_uploads import upload
 
 MASK = "••••"
 # Each change of the schema, and two hidden values: one that fits it, one that does not.
@@ -266,3 +267,39 @@ def test_a_hook_call_after_a_schema_change_never_shows_the_stored_secret(
     assert answers[0].status_code == 200, answers[0].content
     assert answers[0].json()["result"]["given"] == {"password": MASK, "host": "db1"}
     assert what_shows(answers[0]) == what_shows(answers[1])
+
+
+# --- a manager's edit of someone else's schedule ---------------------------------------------
+
+FILE_SCHEMA = {"type": "object", "properties": {"data": {"type": "string", "format": "file"}}}
+
+
+def test_a_managers_edit_of_a_staff_schedule_cannot_hand_it_another_users_upload(
+    synced, scripts_dir, admin_user, alice, bob, broker
+):
+    write_script(scripts_dir, "reads.py", "import json, os\nprint(json.dumps({'ok': True}))\n")
+    script = Script.objects.create(name="reads", path="reads.py", parameter_schema=FILE_SCHEMA)
+    ScriptGrant.objects.create(user=bob, script=script, level=Level.MANAGE)
+    alices = upload(client_for(alice), "private.txt", b"alice's private rows").data["id"]
+    bobs = upload(client_for(bob), "mine.txt", b"bob's rows").data["id"]
+    made = client_for(admin_user).post(
+        "/api/schedules/",
+        {"name": "staff's", "script": script.pk, "interval_seconds": 5, "parameters": {}},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    url = f"/api/schedules/{made.json()['id']}/"
+
+    refused = client_for(bob).patch(url, {"parameters": {"data": alices}}, format="json")
+    assert refused.status_code == 400, refused.content
+    assert "data" in refused.json()
+    schedule = Schedule.objects.get(pk=made.json()["id"])
+    assert schedule.parameters == {}
+    fired = run_due(now=schedule.next_run_at + timedelta(milliseconds=10))
+    [run] = TaskExecution.objects.filter(pk__in=[f.execution_id for f in fired])
+    assert run.parameters == {}
+
+    # His own upload he may give it; the owner's own edit is checked at each run, as before.
+    accepted = client_for(bob).patch(url, {"parameters": {"data": bobs}}, format="json")
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["parameters"] == {"data": bobs}

@@ -21,6 +21,8 @@ from django.db import transaction
 from scriptdeck.access import audit
 from scriptdeck.access.permissions import owner_or_manager, runnable_script
 from scriptdeck.catalog.models import Script
+from scriptdeck.catalog.parameters import SECRET_MASK
+from scriptdeck.executions import uploads
 from scriptdeck.executions.services import prepare_parameters
 from scriptdeck.refusals import WHOLE_REQUEST, Forbidden, Refusal
 from scriptdeck.security.crypto import encrypt_text
@@ -119,11 +121,19 @@ def update_schedule(
     request: Any = None,
     changed: Iterable[str] | None = None,
 ) -> Schedule:
-    """``schedule`` with ``values`` changed; re-planned when its timing changed."""
+    """``schedule`` with ``values`` changed; re-planned when its timing changed.
+
+    The schedule runs with its owner's rights. An edit by anyone else (a manager of the
+    script) is checked with the editor's: they must be able to run the script, and each
+    file they give it must be an upload they could run it with themselves.
+    """
     with transaction.atomic():
         _require_owner_or_manager(actor, schedule, "change")
         if "script" in values:
             _require_runnable(actor, values["script"])
+        if schedule.owner_id != getattr(actor, "pk", None):
+            _require_runnable(actor, values.get("script", schedule.script))
+            _check_given_uploads(actor, schedule, values)
         checked = check_schedule(values, schedule)
         for name, value in checked.items():
             setattr(schedule, name, value)
@@ -132,6 +142,24 @@ def update_schedule(
         schedule.save()
         _audit_schedule(actor, "changed", schedule, request, changed or values)
     return schedule
+
+
+def _check_given_uploads(actor: Any, schedule: Schedule, values: dict[str, Any]) -> None:
+    """Each upload ``values`` give the schedule that it did not hold already is ``actor``'s."""
+    script = values.get("script", schedule.script)
+    given = values.get("parameters")
+    if script is None or not isinstance(given, dict):
+        return
+    held = schedule.parameters if script == schedule.script else {}
+    new = {
+        name: value
+        for name, value in given.items()
+        if value != SECRET_MASK and value != (held or {}).get(name)
+    }
+    try:
+        uploads.check_parameters(script.effective_schema, new, actor)
+    except uploads.UploadRefused as exc:
+        raise Refusal(exc.field, exc.message) from None
 
 
 def delete_schedule(actor: Any, schedule: Schedule, *, request: Any = None) -> None:
