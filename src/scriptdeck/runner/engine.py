@@ -17,8 +17,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from . import forkclient
+from . import cgroups, forkclient
 from .capture import HeadTailBuffer
+from .child_limits import LIMITS_VARIABLE
 from .outcome import Outcome, Reason, apply_launcher_report, judge, read_report, read_result
 from .process_tree import (
     RUN_MARKER_VARIABLE,
@@ -97,13 +98,23 @@ class _Run:
         self.cancel_signals: list[str] = []
         self.report_fd: int | None = None
         self.leftovers = 0
+        self.cgroup: cgroups.RunCgroup | None = None
+        self.limits_seen: dict[str, Any] = {}
 
     # -- the process -----------------------------------------------------------------
 
     def spawn(self) -> None:
         env = dict(self.spec.env)
         env[RUN_MARKER_VARIABLE] = self.marker
-        self.proc, self.report_fd = spawn(self.spec, env, self.how)
+        if self.spec.limits is not None:
+            self.cgroup, env[LIMITS_VARIABLE], self.limits_seen = cgroups.prepare(
+                self.marker, self.spec.limits
+            )
+        try:
+            self.proc, self.report_fd = spawn(self.spec, env, self.how)
+        except BaseException:
+            self.close_cgroup()
+            raise
         with _active_lock:
             _active_roots.add(self.proc.pid)
         self.tree = ProcessTree(self.proc.pid, self.marker)
@@ -244,6 +255,11 @@ class _Run:
         _reap_stray_zombies(self.tree.table)
         return left
 
+    def close_cgroup(self) -> None:
+        """Read what the run's cgroup counted, then kill what is left in it and remove it."""
+        if self.cgroup is not None:
+            self.limits_seen.update(self.cgroup.close())
+
     # -- the outcome ------------------------------------------------------------------
 
     def outcome(self, started_at: datetime, wall: float) -> Outcome:
@@ -278,6 +294,9 @@ class _Run:
         )
         outcome.details["start"] = self.how.start
         outcome.details["launcher"] = self.how.launcher
+        if self.limits_seen:
+            outcome.details["limits"] = self.limits_seen
+            outcome.cgroup_peak_bytes = self.limits_seen.get("memory_peak_bytes", 0)
         if self.how.preload_failed:  # the script imported them itself, if it could
             outcome.details["preload_failed"] = self.how.preload_failed
         fd, self.report_fd = self.report_fd, None
@@ -352,4 +371,5 @@ def run(spec: RunSpec, sink: Sink | None = None) -> Outcome:
                 stream.close()
         with _active_lock:
             _active_roots.discard(runner.proc.pid)
+        runner.close_cgroup()  # after the tree's own ending: what escaped it is killed here
     return runner.outcome(started_at, time.monotonic() - began)

@@ -3,12 +3,7 @@
 :mod:`.forkclient`, the worker's side, says why there is a server and what a run gets from
 it. It starts this file by path: ``python forkserver.py SOCKET_FD WORKER_PID PRELOAD_JSON``
 for warm starts, ``python -I -S forkserver.py SOCKET_FD WORKER_PID [] exec`` for the exec
-server of cold starts. So the file is self-contained, and standard library only at import:
-what it imports every warm script inherits.
-
-Each request forks an intermediate that forks the launcher (``launcher.py``'s job) and exits,
-so the launcher re-parents to the worker. The launcher's child either ``exec``\\ s the program
-(the exec server) or runs the script through ``runpy`` with what ``exec`` would have given it.
+server of cold starts. Self-contained, standard library only at import: warm scripts inherit it.
 """
 
 from __future__ import annotations
@@ -33,6 +28,7 @@ _ALWAYS_PRELOAD = (
     "celery_app.script_base",
 )
 PR_SET_PDEATHSIG = 1
+CHILD_LIMITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child_limits.py")
 
 
 # --- framing, used by both sides --------------------------------------------------------------
@@ -233,6 +229,11 @@ def _launch(
         os._exit(127)
     if pid == 0:
         try:
+            from importlib.machinery import SourceFileLoader  # cgroups, rlimits: as launcher.py
+
+            limits = type(os)("_scriptdeck_child_limits")
+            SourceFileLoader(limits.__name__, CHILD_LIMITS).exec_module(limits)
+            limits.enter(report_fd)
             if request.get("exec"):
                 _exec_program(request["argv"], report_fd)
             os.close(report_fd)

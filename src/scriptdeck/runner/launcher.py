@@ -17,6 +17,7 @@ FORWARDED_DEFAULTS = ("SIGPIPE", "SIGXFSZ")
 
 
 PR_SET_PDEATHSIG = 1
+CHILD_LIMITS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child_limits.py")
 
 
 def _ignore(signum, frame):  # noqa: ANN001, ANN202
@@ -44,6 +45,17 @@ def _die_with_parent(parent: int) -> None:
         _orphaned(signal.SIGUSR2, None)
 
 
+def _limit_child(report_fd: int) -> None:
+    # The run's cgroups and rlimits, before it is the script. By path, under a private name:
+    # this small interpreter has no package on its path.
+    if "SCRIPTDECK_RUN_LIMITS" in os.environ:
+        from importlib.machinery import SourceFileLoader
+
+        module = type(os)("_scriptdeck_child_limits")
+        SourceFileLoader(module.__name__, CHILD_LIMITS).exec_module(module)
+        module.enter(report_fd)
+
+
 def main() -> None:
     report_fd = int(sys.argv[1])
     parent = int(sys.argv[2])
@@ -65,6 +77,7 @@ def main() -> None:
     if pid == 0:
         # The report pipe closes on a successful exec; on failure it says why.
         os.set_inheritable(report_fd, False)
+        _limit_child(report_fd)
         try:
             os.execvp(argv[0], argv)
         except OSError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from scriptdeck import legacy
 
+from . import limits
 from .capture import HeadTailBuffer
 from .result import (
     NonFiniteResult,
@@ -35,6 +36,11 @@ class Reason:
     SPAWN_FAILED = "spawn_failed"
     RESULT_INVALID = "result_invalid"
     CANCELLED = "cancelled"
+    MEMORY_LIMIT = limits.MEMORY_LIMIT
+    PROCESS_LIMIT = limits.PROCESS_LIMIT
+    CPU_LIMIT = limits.CPU_LIMIT
+    FILE_SIZE_LIMIT = limits.FILE_SIZE_LIMIT
+    OPEN_FILES_LIMIT = limits.OPEN_FILES_LIMIT
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Outcome:
     cpu_system: float = 0.0
     maxrss_bytes: int = 0
     tree_peak_rss_bytes: int = 0
+    cgroup_peak_bytes: int = 0  # the run's cgroup's own count, where it had one
     stdout: str = ""
     stderr: str = ""
     stdout_bytes: int = 0
@@ -67,8 +74,9 @@ class Outcome:
 
     @property
     def peak_rss_bytes(self) -> int:
-        """Peak memory of the script: the larger of wait4's figure and the sampled tree sum."""
-        return max(self.maxrss_bytes, self.tree_peak_rss_bytes)
+        """Peak memory of the script: the largest of wait4's figure, the sampled tree sum and
+        the run's cgroup's peak (which also counts processes too short-lived to be sampled)."""
+        return max(self.maxrss_bytes, self.tree_peak_rss_bytes, self.cgroup_peak_bytes)
 
 
 def signal_name(number: int) -> str:
@@ -176,6 +184,18 @@ def judge(
             message += f", then SIGKILL at the hard limit of {spec.time_limit:g} s"
         outcome.failure_reason = Reason.TIMEOUT
         outcome.error_message = message + ".\n" + _tails(out, err)
+        return
+    hit = limits.hit(
+        spec.limits,
+        signal_number=outcome.signal,
+        exit_code=outcome.exit_code,
+        stderr=outcome.stderr,
+        cpu_seconds=outcome.cpu_user + outcome.cpu_system,
+        observed=outcome.details.get("limits", {}),
+    )
+    if hit is not None:
+        outcome.failure_reason = hit[0]
+        outcome.error_message = f"{hit[1]}.\n" + _tails(out, err)
         return
     error_result = reports_error(outcome.result)
     if outcome.signal is not None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .limits import Limits
+
 ENVIRONMENT_ALLOWLIST = ("PATH", "HOME", "LANG", "TZ")
 ENVIRONMENT_PREFIX_ALLOWLIST = ("LC_",)
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -120,3 +122,5 @@ class RunSpec:
     # instead of starting one more interpreter for it; any trouble starts the launcher with
     # ``Popen`` (``launcher.py``) and the outcome's ``details["launcher"]`` says why.
     exec_server: bool = True
+    # Memory, processes, CPU, file size, open files (runner/limits.py); None: none at all.
+    limits: Limits | None = None
