@@ -16,27 +16,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import APIException
-from rest_framework.request import Request
 
-from scriptdeck.access import permissions
-from scriptdeck.access.authentication import ApiTokenAuthentication
 from scriptdeck.executions.models import (
     TERMINAL_STATUSES,
     EventKind,
     ExecutionEvent,
     TaskExecution,
 )
-from scriptdeck.refusals import WHOLE_REQUEST, NotFound, Refusal
+from scriptdeck.refusals import Refusal
 
-from . import listener, waiting
+from . import listener, viewing, waiting
 from .errors import refusal_json
 from .serializers import ExecutionSerializer
 from .waiting import in_pool
@@ -48,6 +43,9 @@ KEEPALIVE = 15.0
 # A subscriber this far behind is dropped with an ``error`` event; it resumes with
 # Last-Event-ID. The web process never buffers a stalled reader's backlog.
 QUEUE_LIMIT = 1000
+# Seconds between two checks that the viewer may still see the run (a grant removed, a
+# token revoked, a session signed out): the stream then ends with an ``error`` event.
+ACCESS_RECHECK = 5.0
 Event = tuple[str, dict[str, Any]]
 
 
@@ -232,10 +230,15 @@ def format_event(kind: str, payload: dict[str, Any]) -> str:
     return f"{head}event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
-async def stream(pk: int, after: int) -> AsyncIterator[str]:
+async def stream(
+    pk: int, after: int, allowed: Callable[[], Awaitable[HttpResponse | None]] | None = None
+) -> AsyncIterator[str]:
+    """The events of run ``pk`` after ``after``; ``allowed`` is asked every
+    ``ACCESS_RECHECK`` seconds, and its refusal ends the stream."""
     feed = hub.feed(pk)
     queue = feed.subscribe()
     sent = after
+    checked = time.monotonic()
     try:
         yield "retry: 1000\n\n"
         status = await in_pool(read_status)(pk)
@@ -248,11 +251,23 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
         if status["status"] in TERMINAL_STATUSES:
             yield format_event("end", await in_pool(read_record)(pk))
             return
+        last_sent = time.monotonic()
         while True:
+            if allowed is not None and time.monotonic() - checked >= ACCESS_RECHECK:
+                refused = await allowed()
+                if refused is not None:
+                    yield format_event("error", viewing.refusal_event(refused))
+                    return
+                checked = time.monotonic()
+            wait = KEEPALIVE - (time.monotonic() - last_sent)
+            if allowed is not None:
+                wait = min(wait, ACCESS_RECHECK - (time.monotonic() - checked))
             try:
-                kind, payload = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE)
+                kind, payload = await asyncio.wait_for(queue.get(), timeout=max(wait, 0.0))
             except TimeoutError:
-                yield ": keep-alive\n\n"
+                if time.monotonic() - last_sent >= KEEPALIVE:
+                    last_sent = time.monotonic()
+                    yield ": keep-alive\n\n"
                 continue
             if kind in ("output", "sample"):
                 if payload["seq"] <= sent:
@@ -260,6 +275,7 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
                 sent = payload["seq"]
             elif kind == "status" and payload["status"] == status["status"]:
                 continue
+            last_sent = time.monotonic()
             yield format_event(kind, payload)
             if kind in ("end", "error"):
                 return
@@ -267,41 +283,10 @@ async def stream(pk: int, after: int) -> AsyncIterator[str]:
         feed.unsubscribe(queue)
 
 
-def _authorize(request: HttpRequest, pk: int) -> HttpResponse | None:
-    """The answer refusing ``request`` a look at execution ``pk``, or None when it may."""
-    # Its own thread and connection: closed at once, or every open stream would keep
-    # one database connection for its whole life (200 viewers: 200 connections).
-    try:
-        return _check_access(request, pk)
-    finally:
-        if not connection.in_atomic_block:  # a test's transaction owns it otherwise
-            connection.close()
-
-
-def _check_access(request: HttpRequest, pk: int) -> HttpResponse | None:
-    drf_request = Request(
-        request, authenticators=[ApiTokenAuthentication(), SessionAuthentication()]
-    )
-    try:
-        user = drf_request.user
-    except APIException as exc:
-        return JsonResponse({"detail": str(exc.detail)}, status=401)
-    if not user or not user.is_authenticated:
-        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
-    if not permissions.executions_for(user, TaskExecution.objects.filter(pk=pk)).exists():
-        return refusal_json(_not_found())
-    return None
-
-
-def _not_found() -> NotFound:
-    # One answer for a run that does not exist and one the caller may not see.
-    return NotFound(WHOLE_REQUEST, "Not found.")
-
-
 async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "GET":
         return JsonResponse({"detail": "Method not allowed."}, status=405)
-    refused = await sync_to_async(_authorize)(request, pk)
+    refused = await sync_to_async(viewing.authorize)(request, pk)
     if refused is not None:
         return refused
     raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
@@ -309,7 +294,10 @@ async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
         after = max(0, int(raw))
     except ValueError:
         return refusal_json(Refusal.from_errors({"last_event_id": ["must be a whole number"]}))
-    response = StreamingHttpResponse(stream(pk, after), content_type="text/event-stream")
+    allowed = sync_to_async(viewing.rechecked)
+    response = StreamingHttpResponse(
+        stream(pk, after, lambda: allowed(request, pk)), content_type="text/event-stream"
+    )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -347,11 +335,11 @@ async def execution_wait(request: HttpRequest, pk: int) -> HttpResponse:
     if seconds is None:
         message = f"must be a number of seconds from 0 to {MAX_WAIT:.0f}"
         return refusal_json(Refusal.from_errors({"timeout": [message]}))
-    refused = await sync_to_async(_authorize)(request, pk)
+    refused = await sync_to_async(viewing.authorize)(request, pk)
     if refused is not None:
         return refused
     state = await waiting.wait_for_end(pk, seconds)
     record = await in_pool(read_record_json)(state["id"]) if state is not None else None
     if record is None:
-        return refusal_json(_not_found())
+        return refusal_json(viewing.not_found())
     return HttpResponse(record[1], content_type="application/json")
