@@ -28,8 +28,10 @@ from scriptdeck.runner import (
     process_tree,
 )
 from scriptdeck.runner import run as run_cold_or_warm
+from scriptdeck.runner import sandbox as sandboxing
 from scriptdeck.runner.capture import HeadTailBuffer
 from scriptdeck.runner.result import TEXT_OUTPUT_MESSAGE
+from scriptdeck.runner.sandbox import Sandbox
 
 
 def run(spec: RunSpec, sink: Sink | None = None):
@@ -37,12 +39,50 @@ def run(spec: RunSpec, sink: Sink | None = None):
     return run_cold_or_warm(spec, sink)
 
 
-@pytest.fixture(params=["cold", "cold-launcher", "warm"], autouse=True)
+def _sandbox() -> Sandbox | None:
+    try:
+        sandbox = sandboxing.build("auto", os.environ.get("SCRIPTDECK_RUN_AS", "scriptdeck-run"))
+    except sandboxing.SandboxUnavailable:
+        return None
+    return sandbox if sandbox.bwrap else None
+
+
+SANDBOX = _sandbox()
+# Tests that look up, from outside, pids a script printed (see tests/system/test_sandbox.py).
+PIDS_SEEN_INSIDE = {
+    "test_soft_limit_ends_the_tree_including_a_grandchild_in_its_own_session",
+    "test_processes_left_behind_after_a_normal_exit_are_ended",
+    "test_a_run_that_leaves_nothing_is_cleaned_up_without_reading_every_process",
+}
+
+
+@pytest.fixture(params=["cold", "cold-launcher", "warm", "sandboxed"], autouse=True)
 def start_mode(request, monkeypatch):
-    """Run the whole suite three ways: cold through the worker's exec server, cold through a
-    launcher process of its own (``exec_server=False``, and the exec server's fallback), and
-    warm. A run that quietly started another way is a failure."""
+    """Run the whole suite four ways: cold through the worker's exec server, cold through a
+    launcher process of its own (``exec_server=False``, and the exec server's fallback), warm,
+    and sandboxed (bubblewrap, and another user when root: ``make sandbox-deps``). A run that
+    quietly started another way is a failure."""
     mode = request.param
+    if mode == "sandboxed":
+        if SANDBOX is None:
+            pytest.skip("no usable bubblewrap (or, as root, no scriptdeck-run user)")
+        if request.node.originalname in PIDS_SEEN_INSIDE:
+            pytest.skip("the script's pids are its own namespace's; the namespace ends them")
+        real_run = run_cold_or_warm
+
+        def sandboxed_run(spec: RunSpec, sink: Sink | None = None):
+            spec.sandbox = SANDBOX
+            if os.path.isdir(spec.cwd):
+                spec.run_dir = spec.cwd
+                if SANDBOX.user is not None:  # the script's folder is its run directory here
+                    os.chown(spec.cwd, SANDBOX.user.uid, SANDBOX.user.gid)
+            outcome = real_run(spec, sink)
+            if os.path.isdir(spec.cwd) and outcome.failure_reason != Reason.SPAWN_FAILED:
+                assert outcome.details.get("start") == "cold", outcome.details
+            return outcome
+
+        monkeypatch.setattr(sys.modules[__name__], "run_cold_or_warm", sandboxed_run)
+        return mode
     if mode.startswith("cold"):
         real_run = run_cold_or_warm
         through = "exec server" if mode == "cold" else "process"

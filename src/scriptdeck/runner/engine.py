@@ -267,6 +267,8 @@ class _Run:
         ru = self.rusage
         status = self.status or 0
         exit_code = os.waitstatus_to_exitcode(status) if ru is not None else None
+        if exit_code is not None and self.spec.sandbox is not None:
+            exit_code = self.spec.sandbox.exit_code(exit_code)
         sig = -exit_code if exit_code is not None and exit_code < 0 else None
         if sig is not None:
             exit_code = None

@@ -7,7 +7,9 @@ and limits it with the same code.
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -35,14 +37,15 @@ def spawn(spec: RunSpec, env: dict[str, str], how: HowStarted) -> tuple[Process,
     Trouble with a server falls back to the next way, and ``how`` says why; an ``OSError``
     (a missing cwd or interpreter) is what a cold start would raise, and is raised.
     """
-    if spec.warm_start:
+    argv = _isolated(spec, env, how)
+    if spec.warm_start and argv is spec.argv:
         try:
             return _spawn_warm(spec, env, how)
         except forkclient.ForkServerError as exc:
             how.start = f"cold (warm start failed: {exc})"
     if spec.exec_server:
         try:
-            proc, report_read, _ = forkclient.start_exec(spec.argv, spec.cwd, env)
+            proc, report_read, _ = forkclient.start_exec(argv, spec.cwd, env)
             how.launcher = "exec server"
             return proc, report_read
         except forkclient.ForkServerError as exc:
@@ -57,7 +60,7 @@ def spawn(spec: RunSpec, env: dict[str, str], how: HowStarted) -> tuple[Process,
                 LAUNCHER,
                 str(report_write),
                 str(os.getpid()),
-                *spec.argv,
+                *argv,
             ],
             cwd=spec.cwd,
             env=env,
@@ -85,3 +88,21 @@ def _spawn_warm(spec: RunSpec, env: dict[str, str], how: HowStarted) -> tuple[Pr
         name: why for name, why in server.preload_failed.items() if name in spec.preload
     }
     return proc, report_read
+
+
+def _isolated(spec: RunSpec, env: dict[str, str], how: HowStarted) -> list[str]:
+    """The argv a sandboxed run starts with; ``spec.argv`` itself when there is no sandbox.
+
+    The fork server runs a warm script's code in its own process, outside any sandbox: a
+    sandboxed run starts cold, and ``details.start`` says so.
+    """
+    if spec.sandbox is None or not spec.sandbox.active:
+        return spec.argv
+    if spec.warm_start:
+        how.start = "cold (sandboxed runs start cold)"
+    # The program starts inside, where a failure is only an exit status: a missing one is
+    # told apart here, as an unsandboxed start would.
+    if shutil.which(spec.argv[0], path=env.get("PATH", os.defpath)) is None:
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), spec.argv[0])
+    run_dir = spec.run_dir or os.path.dirname(spec.result_file or spec.cwd)
+    return spec.sandbox.wrap(spec.argv, run_dir, spec.cwd, spec.network)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .limits import Limits
+from .sandbox import Sandbox
 
 ENVIRONMENT_ALLOWLIST = ("PATH", "HOME", "LANG", "TZ")
 ENVIRONMENT_PREFIX_ALLOWLIST = ("LC_",)
@@ -124,3 +125,8 @@ class RunSpec:
     exec_server: bool = True
     # Memory, processes, CPU, file size, open files (runner/limits.py); None: none at all.
     limits: Limits | None = None
+    # Isolation (runner/sandbox.py): another user, namespaces of its own. ``run_dir`` is the
+    # one folder such a run may write (with a private /tmp); ``network`` False cuts it off.
+    sandbox: Sandbox | None = None
+    run_dir: str | None = None
+    network: bool = True
