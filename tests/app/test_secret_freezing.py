@@ -303,3 +303,29 @@ def test_a_managers_edit_of_a_staff_schedule_cannot_hand_it_another_users_upload
     accepted = client_for(bob).patch(url, {"parameters": {"data": bobs}}, format="json")
     assert accepted.status_code == 200, accepted.content
     assert accepted.json()["parameters"] == {"data": bobs}
+
+
+def test_a_rerun_by_a_manager_refuses_someone_elses_secret_upload_without_naming_it(
+    synced, scripts_dir, alice, bob, broker, django_capture_on_commit_callbacks
+):
+    write_script(scripts_dir, "reads.py", "import json, os\nprint(json.dumps({'ok': True}))\n")
+    secret_file = {"type": "string", "format": "file", "secret": True}
+    script = Script.objects.create(
+        name="reads",
+        path="reads.py",
+        parameter_schema={"type": "object", "properties": {"data": secret_file}},
+    )
+    ScriptGrant.objects.create(user=bob, script=script, level=Level.MANAGE)
+    alices = upload(client_for(alice), "private.txt", b"alice's private rows").data["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        made = client_for(alice).post(
+            "/api/executions/", {"script": "reads", "parameters": {"data": alices}}, format="json"
+        )
+    assert made.status_code == 202, made.content
+    assert made.json()["parameters"] == {"data": MASK}
+
+    refused = client_for(bob).post(f"/api/executions/{made.json()['id']}/rerun/")
+    assert refused.status_code == 400, refused.content
+    assert "data" in refused.json()
+    assert str(alices) not in refused.content.decode()
+    assert TaskExecution.objects.count() == 1

@@ -36,7 +36,6 @@ __all__ = [
     "secret_parameters",
     "split_secrets",
     "validate_parameters",
-    "with_stored_secrets",
 ]
 
 SECRET_MASK = "••••"
@@ -187,12 +186,3 @@ def public_schema(schema: Any) -> Any:
             spec = {key: value for key, value in spec.items() if key != "default"}
         shown[name] = spec
     return {**schema, "properties": shown}
-
-
-def with_stored_secrets(values: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
-    """``values`` as edited, where a secret shown masked (or left out) keeps ``stored``."""
-    merged = dict(values)
-    for name, secret in stored.items():
-        if merged.get(name, SECRET_MASK) == SECRET_MASK:
-            merged[name] = secret
-    return merged
