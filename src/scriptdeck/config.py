@@ -50,6 +50,14 @@ def env_int(name: str, default: int) -> int:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_limit(name: str, default: int) -> int:
+    """A resource limit: a whole number of at least 0, where 0 (or empty) is no limit."""
+    value = env_int(name, default)
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 (no limit) or more, not {value}")
+    return value
+
+
 def env_json(name: str, default: Any) -> Any:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":

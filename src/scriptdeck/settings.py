@@ -16,6 +16,7 @@ from scriptdeck.config import (
     env_float,
     env_int,
     env_json,
+    env_limit,
     env_networks,
     env_str,
     home_dir,
@@ -238,6 +239,13 @@ SCRIPTDECK_WARM_START = env_bool("SCRIPTDECK_WARM_START", False)
 # starting an interpreter for it (~15 ms less a run); false: a launcher process per run.
 SCRIPTDECK_EXEC_SERVER = env_bool("SCRIPTDECK_EXEC_SERVER", True)
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
+# Resource limits of a script that leaves its own empty; 0 is no limit. CPU time is unlimited
+# by default: the time limits already end a run that takes too long.
+SCRIPTDECK_LIMIT_MEMORY_MB = env_limit("SCRIPTDECK_LIMIT_MEMORY_MB", 2048)
+SCRIPTDECK_LIMIT_PROCESSES = env_limit("SCRIPTDECK_LIMIT_PROCESSES", 512)
+SCRIPTDECK_LIMIT_CPU_SECONDS = env_limit("SCRIPTDECK_LIMIT_CPU_SECONDS", 0)
+SCRIPTDECK_LIMIT_FILE_SIZE_MB = env_limit("SCRIPTDECK_LIMIT_FILE_SIZE_MB", 1024)
+SCRIPTDECK_LIMIT_OPEN_FILES = env_limit("SCRIPTDECK_LIMIT_OPEN_FILES", 1024)
 SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
 # Environments of scripts that declare their dependencies (PEP 723), one per distinct set,
 # built by the worker that runs the script; a build longer than this many seconds fails.

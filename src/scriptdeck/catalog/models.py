@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+
+from .limits import ZeroOrAtLeast
 
 RETRYABLE_REASONS = ("spawn_failed", "worker_lost", "timeout")
 RESERVED_VARIABLES = frozenset(
@@ -65,6 +67,41 @@ class Script(models.Model):
         default=600,
         validators=[MinValueValidator(1)],
         help_text="Seconds; then SIGKILL to the whole process tree.",
+    )
+    # Resource limits; empty: the global default (SCRIPTDECK_LIMIT_*), 0: no limit at all.
+    memory_limit_mb = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(16), MaxValueValidator(2**31 - 1)],
+        help_text="MiB of memory for the script and everything it starts. "
+        "Empty: SCRIPTDECK_LIMIT_MEMORY_MB. 0: no limit.",
+    )
+    process_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
+        help_text="Processes (and threads) at once. Empty: SCRIPTDECK_LIMIT_PROCESSES. "
+        "0: no limit.",
+    )
+    cpu_limit_seconds = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
+        help_text="CPU seconds per process. Empty: SCRIPTDECK_LIMIT_CPU_SECONDS. 0: no limit.",
+    )
+    file_size_limit_mb = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
+        help_text="MiB: the largest file the script may write. "
+        "Empty: SCRIPTDECK_LIMIT_FILE_SIZE_MB. 0: no limit.",
+    )
+    open_files_limit = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(16), MaxValueValidator(2**31 - 1)],
+        help_text="Files open at once per process. Empty: SCRIPTDECK_LIMIT_OPEN_FILES. "
+        "0: no limit.",
     )
     queue = models.CharField(
         max_length=100,

@@ -42,6 +42,11 @@ class FailureReason(models.TextChoices):
     WORKER_LOST = "worker_lost", "the worker stopped sending heartbeats"
     INTERNAL_ERROR = "internal_error", "an error in scriptdeck itself"
     CANCELLED = "cancelled", "cancelled"
+    MEMORY_LIMIT = "memory_limit", "used more than its memory limit"
+    PROCESS_LIMIT = "process_limit", "started more processes than its limit"
+    CPU_LIMIT = "cpu_limit", "used more than its CPU time limit"
+    FILE_SIZE_LIMIT = "file_size_limit", "wrote a file larger than its limit"
+    OPEN_FILES_LIMIT = "open_files_limit", "opened more files than its limit"
 
 
 class TaskExecution(models.Model):

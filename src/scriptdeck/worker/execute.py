@@ -31,6 +31,7 @@ from scriptdeck.security.crypto import decrypt_json, decrypt_text
 from scriptdeck.security.masking import Masker
 
 from .dependencies import run_with_dependencies
+from .limits import limits_for
 from .live import LiveSink
 from .persistence import persist
 
@@ -104,6 +105,7 @@ def build_spec(
         warm_start=starts_warm(script, path),
         exec_server=settings.SCRIPTDECK_EXEC_SERVER,
         preload=tuple(script.preload or ()),
+        limits=limits_for(script),
     )
     return spec, shown
 
