@@ -189,7 +189,7 @@ def execute(
             outcome = mask_outcome(outcome, masker)
             record_start(execution_id, outcome)
             _, left_out = artifacts.collect(
-                execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat()
+                execution_id, run_dir / "output", on_file=lambda: sink.on_heartbeat(), masker=masker
             )
         except BaseException:
             sink.close(within=settings.SCRIPTDECK_DB_RETRY_SECONDS)  # what it printed stays
