@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from scriptdeck.access import audit
 from scriptdeck.access import permissions as access
-from scriptdeck.catalog.paths import PathRefused
+from scriptdeck.catalog.paths import NoSuchScriptFile, PathRefused, confine
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
@@ -58,23 +58,25 @@ def execute_script(request: Request) -> Response:
     body = CompatExecuteSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     data = body.validated_data
+    staff = bool(request.user.is_staff and request.user.is_active)
     try:
-        # Only staff register a file the catalog has not synced yet; anyone else is told
-        # it does not exist, so naming files is no way to add scripts or to probe for them.
-        resolved = resolve_request(
-            data.get("script_id"),
-            data.get("script_name"),
-            data.get("script_path"),
-            may_register=bool(request.user.is_staff and request.user.is_active),
-        )
+        try:
+            # Only staff register a file the catalog has not synced yet; anyone else is told
+            # it does not exist, so naming files is no way to add scripts or to probe for them.
+            resolved = resolve_request(
+                data.get("script_id"),
+                data.get("script_name"),
+                data.get("script_path"),
+                may_register=staff,
+            )
+        except (PathRefused, ScriptNotFound):
+            # Staff see every script: the precise reason helps them. A name that leaves the
+            # folder (``../x``) is refused for what it is, whatever lies there.
+            if staff or (not data.get("script_path") and _leaves_folder(data.get("script_name"))):
+                raise
+            raise _unseen(data) from None
         if not access.scripts_for(request.user).filter(pk=resolved.script.pk).exists():
-            # Reported exactly like a script that does not exist.
-            given = data.get("script_id")
-            if given not in (None, ""):
-                raise ScriptNotFound(f"no active script with id {given}")
-            if data.get("script_path"):
-                raise PathRefused(f"no such script: {data['script_path']}")
-            raise ScriptNotFound(f"no script named {data.get('script_name')!r}")
+            raise _unseen(data)
         access.require_run(request.user, resolved.script)
         execution = services.submit(
             script=resolved.script,
@@ -91,6 +93,31 @@ def execute_script(request: Request) -> Response:
         {"task_id": str(execution.task_id), "execution_id": execution.pk, "status": Status.PENDING},
         status=status.HTTP_202_ACCEPTED,
     )
+
+
+def _leaves_folder(name: str | None) -> bool:
+    """Whether a script name, as the file it names, points outside the scripts folder."""
+    if not name:
+        return False
+    try:
+        confine(name if name.endswith(".py") else f"{name}.py")
+    except NoSuchScriptFile:
+        return False
+    except PathRefused:
+        return True
+    return False
+
+
+def _unseen(data: dict) -> Refusal:
+    """The one answer for a script the caller cannot see, in the form they named it: missing,
+    deactivated, a file the catalog does not list, outside the folder or not theirs to see
+    all read the same, so no answer tells which."""
+    given = data.get("script_id")
+    if given not in (None, ""):
+        return ScriptNotFound(f"no active script with id {given}")
+    if data.get("script_path"):
+        return PathRefused(f"no such script: {data['script_path']}")
+    return ScriptNotFound(f"no script named {data.get('script_name')!r}")
 
 
 @extend_schema(

@@ -171,7 +171,8 @@ def resolve_request(
     """The source's resolution order: ``script_id`` → ``script_name`` + ``script_path`` → name.
 
     Every path is confined to the scripts folder; the name the caller gave is the name
-    the script runs under (``SCRIPT_NAME``), as in the source. A file the catalog has not
+    the script runs under (``SCRIPT_NAME``), as in the source, unless another script has
+    that name. A file the catalog has not
     synced yet is registered on the way only when the door says the caller ``may_register``;
     otherwise it answers as a name or path that does not exist.
     """
@@ -183,8 +184,11 @@ def resolve_request(
         return Resolved(script, confine(script.path), script.name)
     if script_name and script_path:
         path = confine(script_path)
-        script = register_file(path, may_register=may_register, given=script_path)
-        return Resolved(_active(script), path, script_name)
+        script = _active(register_file(path, may_register=may_register, given=script_path))
+        # A name another script has is not borrowed: the run and its result record go under
+        # the path's script's own name, never into the other script's records.
+        taken = Script.objects.filter(name=script_name).exclude(pk=script.pk).exists()
+        return Resolved(script, path, script.name if taken else script_name)
     if script_name:
         candidate = script_name if script_name.endswith(".py") else f"{script_name}.py"
         try:
