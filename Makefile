@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TEST_HOME := $(CURDIR)/var/test
 
-.PHONY: install run test test-fast test-postgres lint bench clean services e2e-deps
+.PHONY: install run test test-fast test-postgres lint bench clean services e2e-deps sandbox-deps
 
 # The web console (web/): npm ci when the lock changes; the build (OpenAPI schema → types,
 # type check, lint, vite) when its sources or the API change. Output: static/console/.
@@ -30,7 +30,7 @@ $(WEB_MODULES): web/package-lock.json
 $(WEB_STAMP): $(STAMP) $(WEB_MODULES) $(WEB_SOURCES)
 	cd web && npm run build
 
-run: install
+run: install sandbox-deps
 	$(BIN)/scriptdeck serve
 
 # Style, then the layering: the import contract of pyproject.toml, and the doors' calls.
@@ -42,7 +42,7 @@ lint: install
 
 # Every test: unit, app (Django + SQLite), system (real processes; embedded default,
 # PostgreSQL + Redis, RabbitMQ). The services must be running: see `make services`.
-test: install lint e2e-deps
+test: install lint e2e-deps sandbox-deps
 	cd web && npm test
 	SCRIPTDECK_HOME=$(TEST_HOME) $(BIN)/python -m pytest tests
 	$(MAKE) test-postgres
@@ -61,6 +61,17 @@ test-postgres: install
 e2e-deps:
 	@test -x /usr/bin/chromium && fc-list :lang=zh | grep -q . || \
 		(apt-get update && apt-get install -y chromium fonts-noto-cjk)
+
+# Runs are isolated (docs/security.md): Debian's bubblewrap for their namespaces and, when
+# the server runs as root, a system user of their own (SCRIPTDECK_RUN_AS). Only as root: a
+# developer's own account runs scripts in bubblewrap if it is there, as itself.
+RUN_AS ?= $(or $(SCRIPTDECK_RUN_AS),scriptdeck-run)
+sandbox-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+		test -x /usr/bin/bwrap || (apt-get update && apt-get install -y bubblewrap); \
+		id -u $(RUN_AS) >/dev/null 2>&1 || \
+			useradd --system --no-create-home --shell /usr/sbin/nologin $(RUN_AS); \
+	fi
 
 # Without the service-backed system tests, for a machine with no PostgreSQL/Redis/RabbitMQ.
 test-fast: install

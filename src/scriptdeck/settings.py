@@ -13,6 +13,7 @@ from scriptdeck.config import (
     default_scripts_dir,
     embedded_broker_dir,
     env_bool,
+    env_choice,
     env_float,
     env_int,
     env_json,
@@ -238,6 +239,10 @@ SCRIPTDECK_WARM_START = env_bool("SCRIPTDECK_WARM_START", False)
 # Cold starts fork their launcher from a small exec server per worker process instead of
 # starting an interpreter for it (~15 ms less a run); false: a launcher process per run.
 SCRIPTDECK_EXEC_SERVER = env_bool("SCRIPTDECK_EXEC_SERVER", True)
+# Runs are isolated (worker/isolation.py): "auto" runs them as SCRIPTDECK_RUN_AS when the
+# worker is root, in bubblewrap namespaces when it is installed; "off" is for development.
+SCRIPTDECK_SANDBOX = env_choice("SCRIPTDECK_SANDBOX", ("auto", "off"), "auto")
+SCRIPTDECK_RUN_AS = env_str("SCRIPTDECK_RUN_AS", "scriptdeck-run")
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
 # Resource limits of a script that leaves its own empty; 0 is no limit. CPU time is unlimited
 # by default: the time limits already end a run that takes too long.
@@ -252,6 +257,12 @@ SCRIPTDECK_RUNS_DIR = SCRIPTDECK_HOME / "runs"
 SCRIPTDECK_ENVS_DIR = SCRIPTDECK_HOME / "envs"
 SCRIPTDECK_DEPENDENCIES_TIMEOUT = env_float("SCRIPTDECK_DEPENDENCIES_TIMEOUT", 600.0)
 SCRIPTDECK_UPLOAD_MAX_BYTES = env_int("SCRIPTDECK_UPLOAD_MAX_BYTES", 100 * 1024 * 1024)
+# Per-user quotas (staff have none): uploads kept (count, bytes), open live streams in one
+# web process, schedules owned.
+SCRIPTDECK_QUOTA_UPLOADS = env_int("SCRIPTDECK_QUOTA_UPLOADS", 100)
+SCRIPTDECK_QUOTA_UPLOAD_BYTES = env_int("SCRIPTDECK_QUOTA_UPLOAD_BYTES", 1024**3)
+SCRIPTDECK_QUOTA_STREAMS = env_int("SCRIPTDECK_QUOTA_STREAMS", 20)
+SCRIPTDECK_QUOTA_SCHEDULES = env_int("SCRIPTDECK_QUOTA_SCHEDULES", 50)
 SCRIPTDECK_ARTIFACT_MAX_FILES = env_int("SCRIPTDECK_ARTIFACT_MAX_FILES", 1000)
 SCRIPTDECK_ARTIFACT_MAX_BYTES = env_int("SCRIPTDECK_ARTIFACT_MAX_BYTES", 1024**3)
 

@@ -31,6 +31,13 @@ if __name__ == '__main__':
 """
 
 
+@pytest.fixture(autouse=True)
+def _unsandboxed(settings):
+    # These scripts write beside themselves and report their own pids; sandboxed runs are
+    # the runner's suite's (its sandboxed mode) and tests/system/test_sandbox.py's.
+    settings.SCRIPTDECK_SANDBOX = "off"
+
+
 @pytest.fixture
 def scripts_dir(tmp_path, settings) -> Path:
     folder = tmp_path / "scripts"

@@ -7,6 +7,7 @@ from django.http import HttpRequest, JsonResponse
 
 from scriptdeck.celery import app
 from scriptdeck.executions import workers
+from scriptdeck.worker import isolation
 
 
 def _database() -> str:
@@ -48,5 +49,6 @@ def healthz(request: HttpRequest) -> JsonResponse:
         "database": database,
         "broker": broker,
         "workers": live,
+        "sandbox": isolation.describe(),
     }
     return JsonResponse(body, status=200 if healthy else 503)

@@ -30,6 +30,7 @@ from scriptdeck.runner import (
 from scriptdeck.security.crypto import decrypt_json, decrypt_text
 from scriptdeck.security.masking import Masker
 
+from . import isolation
 from .dependencies import run_with_dependencies
 from .limits import limits_for
 from .live import LiveSink
@@ -182,10 +183,12 @@ def execute(
         digest = sha256_of(path)
         secret_values, variables, masker = secrets_of(execution)
         spec, shown = build_spec(execution, path, run_dir, secret_values, variables)
+        sandboxed = isolation.prepare(spec, run_dir, network=True)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
             outcome = run_with_dependencies(path, sink, spec)
             outcome.details["command_line"] = shown
+            outcome.details["sandbox"] = sandboxed
             outcome = mask_outcome(outcome, masker)
             record_start(execution_id, outcome)
             _, left_out = artifacts.collect(

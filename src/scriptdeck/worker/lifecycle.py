@@ -11,6 +11,7 @@ from typing import Any
 from celery.signals import (
     task_postrun,
     task_prerun,
+    worker_init,
     worker_ready,
     worker_shutdown,
     worker_shutting_down,
@@ -57,6 +58,20 @@ def _after_task(state: str | None = None, **_: Any) -> None:
         # A task that raised may have been interrupted inside a query (a time limit's
         # signal): such a connection can look usable and is not. Never keep it.
         connections.close_all()
+
+
+@worker_init.connect
+def _on_worker_init(**_: Any) -> None:
+    # Before the pool forks and before any script starts: the pool inherits it all.
+    from scriptdeck.runner.sandbox import SandboxUnavailable
+
+    from .isolation import harden
+
+    try:
+        harden()
+    except SandboxUnavailable as exc:
+        log.critical("the worker cannot isolate scripts: %s", exc)
+        raise SystemExit(1) from None
 
 
 @worker_ready.connect

@@ -17,6 +17,7 @@ from scriptdeck.executions.models import (
     Worker,
 )
 
+from .pids import StaffOnlyPids
 from .prebuilt import PrebuiltOutput
 
 
@@ -28,7 +29,7 @@ class ExecutionSubmitSerializer(serializers.Serializer):
     )
 
 
-class ExecutionSerializer(PrebuiltOutput, serializers.ModelSerializer):
+class ExecutionSerializer(StaffOnlyPids, PrebuiltOutput, serializers.ModelSerializer):
     script = serializers.PrimaryKeyRelatedField(read_only=True)
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     cancelled_by = serializers.SlugRelatedField(
@@ -185,7 +186,7 @@ class UploadSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "name", "size", "sha256", "created_at"]
 
 
-class WorkerSerializer(serializers.ModelSerializer):
+class WorkerSerializer(StaffOnlyPids, serializers.ModelSerializer):
     alive = serializers.SerializerMethodField()
 
     class Meta:
