@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from scriptdeck.executions.models import (
@@ -230,8 +231,15 @@ def format_event(kind: str, payload: dict[str, Any]) -> str:
     return f"{head}event: {kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
 
+# Open live streams of each user (staff not counted) in this web process.
+open_streams: dict[int, int] = {}
+
+
 async def stream(
-    pk: int, after: int, allowed: Callable[[], Awaitable[HttpResponse | None]] | None = None
+    pk: int,
+    after: int,
+    allowed: Callable[[], Awaitable[HttpResponse | None]] | None = None,
+    viewer: int | None = None,
 ) -> AsyncIterator[str]:
     """The events of run ``pk`` after ``after``; ``allowed`` is asked every
     ``ACCESS_RECHECK`` seconds, and its refusal ends the stream."""
@@ -239,6 +247,8 @@ async def stream(
     queue = feed.subscribe()
     sent = after
     checked = time.monotonic()
+    if viewer is not None:
+        open_streams[viewer] = open_streams.get(viewer, 0) + 1
     try:
         yield "retry: 1000\n\n"
         status = await in_pool(read_status)(pk)
@@ -281,6 +291,10 @@ async def stream(
                 return
     finally:
         feed.unsubscribe(queue)
+        if viewer is not None:
+            open_streams[viewer] -= 1
+            if not open_streams[viewer]:
+                del open_streams[viewer]
 
 
 async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
@@ -294,9 +308,16 @@ async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
         after = max(0, int(raw))
     except ValueError:
         return refusal_json(Refusal.from_errors({"last_event_id": ["must be a whole number"]}))
+    viewer = getattr(request, "viewer", None)
+    quota = settings.SCRIPTDECK_QUOTA_STREAMS
+    if viewer is not None and open_streams.get(viewer, 0) >= quota:
+        message = f"at most {quota} live streams open at once (SCRIPTDECK_QUOTA_STREAMS)"
+        over = Refusal("streams", message, code="quota", params={"quota": quota})
+        over.status = 429
+        return refusal_json(over)
     allowed = sync_to_async(viewing.rechecked)
     response = StreamingHttpResponse(
-        stream(pk, after, lambda: allowed(request, pk)), content_type="text/event-stream"
+        stream(pk, after, lambda: allowed(request, pk), viewer), content_type="text/event-stream"
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

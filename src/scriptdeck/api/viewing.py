@@ -47,6 +47,8 @@ def check_access(request: HttpRequest, pk: int) -> HttpResponse | None:
         return JsonResponse({"detail": "Authentication credentials were not provided."}, status=401)
     if not permissions.executions_for(user, TaskExecution.objects.filter(pk=pk)).exists():
         return refusal_json(not_found())
+    # Who it is, for the quota of live streams: a token's user is not the session's.
+    request.viewer = None if user.is_staff else user.pk  # type: ignore[attr-defined]
     return None
 
 

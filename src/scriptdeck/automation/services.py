@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -101,6 +102,7 @@ def create_schedule(
     """
     with transaction.atomic():
         _require_runnable(actor, values["script"])
+        _check_schedule_quota(values.get("owner") or actor)
         checked = check_schedule(values)
         schedule = instance if instance is not None else Schedule()
         for name, value in checked.items():
@@ -111,6 +113,14 @@ def create_schedule(
         schedule.save()
         _audit_schedule(actor, "created", schedule, request, changed or values)
     return schedule
+
+
+def _check_schedule_quota(owner: Any) -> None:
+    quota = settings.SCRIPTDECK_QUOTA_SCHEDULES
+    if getattr(owner, "is_staff", False) or Schedule.objects.filter(owner=owner).count() < quota:
+        return
+    message = f"at most {quota} schedules per user (SCRIPTDECK_QUOTA_SCHEDULES)"
+    raise Refusal("schedules", message, code="quota", params={"quota": quota})
 
 
 def update_schedule(

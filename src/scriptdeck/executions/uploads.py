@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
+from django.db.models import Sum
 
 from scriptdeck.catalog.parameters import file_parameters
 from scriptdeck.refusals import Refusal
@@ -36,11 +37,32 @@ def check_declared_size(declared: int) -> None:
         )
 
 
+def check_quota(user: Any, size: int) -> None:
+    """Refuse an upload past the user's quota: files kept, and their bytes together."""
+    if getattr(user, "is_staff", False):
+        return
+    mine = Upload.objects.filter(user_id=user.pk)
+    count = settings.SCRIPTDECK_QUOTA_UPLOADS
+    if mine.count() >= count:
+        raise UploadRefused(
+            "file", f"you keep {count} uploads already (SCRIPTDECK_QUOTA_UPLOADS)", code="quota"
+        )
+    total = settings.SCRIPTDECK_QUOTA_UPLOAD_BYTES
+    kept = mine.aggregate(total=Sum("size"))["total"] or 0
+    if kept + size > total:
+        raise UploadRefused(
+            "file",
+            f"your uploads would pass {total} bytes together (SCRIPTDECK_QUOTA_UPLOAD_BYTES)",
+            code="quota",
+        )
+
+
 def store(user: Any, incoming: UploadedFile) -> Upload:
     """Keep an uploaded file (Django has streamed it to a temporary file already)."""
     limit = settings.SCRIPTDECK_UPLOAD_MAX_BYTES
     if incoming.size is not None and incoming.size > limit:
         raise UploadRefused("file", f"the file is larger than the {limit} bytes allowed")
+    check_quota(user, incoming.size or 0)
     digest = hashlib.sha256()
     for chunk in incoming.chunks():
         digest.update(chunk)
