@@ -7,7 +7,7 @@ from django.test import Client
 
 from scriptdeck.access.models import AuditEvent
 from scriptdeck.catalog.models import Script
-from scriptdeck.runner.limits import MiB, Limits
+from scriptdeck.runner.limits import Limits, MiB
 from scriptdeck.worker.limits import limits_for
 
 from .conftest import client_for
