@@ -13,9 +13,11 @@ from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.paths import NoSuchScriptFile, PathRefused
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request, sync
 from scriptdeck.catalog.services import update_script
+from scriptdeck.executions.models import Status, TaskExecution
 from scriptdeck.refusals import Forbidden, Refusal
+from scriptdeck.worker.execute import execute
 
-from .conftest import write_script
+from .conftest import client_for, write_script
 
 
 def test_sync_registers_runnable_files_with_names_and_descriptions(db, scripts_dir):
@@ -204,6 +206,7 @@ def admin_form(script: Script, **changes: str) -> dict[str, str]:
         "retry_on": json.dumps(script.retry_on),
         "retry_exit_codes": json.dumps(script.retry_exit_codes),
         "retry_backoff": str(script.retry_backoff),
+        **({"network": "on"} if script.network else {}),
         "parameter_schema": json.dumps(script.parameter_schema),
         "argv": json.dumps(script.argv),
         "variables-TOTAL_FORMS": "0",
@@ -244,3 +247,48 @@ def test_the_admin_shows_a_refused_setting_on_its_field(synced, admin_user):
     script.refresh_from_db()
     assert script.time_limit != 10
     assert not AuditEvent.objects.filter(action="script.change").exists()
+
+
+# --- network: false ----------------------------------------------------------------------------
+
+
+def test_a_manager_turns_the_network_off_audited_and_a_runner_cannot(synced):
+    script = Script.objects.get(name="fails")
+    assert script.network is True
+    url = f"/api/scripts/{script.pk}/"
+    runner = client_for(user_with(Level.RUN, script, "runner"))
+    manager = user_with(Level.MANAGE, script, "manager")
+
+    assert runner.patch(url, {"network": False}, format="json").status_code == 403
+    script.refresh_from_db()
+    assert script.network is True
+    assert not AuditEvent.objects.filter(action="script.change").exists()
+
+    response = client_for(manager).patch(url, {"network": False}, format="json")
+
+    assert response.status_code == 200, response.data
+    assert response.data["network"] is False
+    script.refresh_from_db()
+    assert script.network is False
+    event = AuditEvent.objects.get(action="script.change")
+    assert event.actor == manager
+    assert event.detail["changes"] == {"network": {"from": True, "to": False}}
+
+
+def test_a_run_without_the_network_is_refused_where_the_sandbox_cannot_cut_it(
+    synced, alice_client, broker, django_capture_on_commit_callbacks
+):
+    # These tests run with SCRIPTDECK_SANDBOX=off: no network namespace can be had.
+    Script.objects.filter(name="ops/hello").update(network=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = alice_client.post("/api/executions/", {"script": "ops/hello"}, format="json")
+    assert response.status_code == 202, response.data
+
+    assert execute(response.data["id"]) == "failed"
+
+    execution = TaskExecution.objects.get(pk=response.data["id"])
+    assert execution.status == Status.FAILURE
+    assert execution.failure_reason == "spawn_failed"
+    assert "without the network (network: false)" in execution.error_message
+    assert "was not started" in execution.error_message
+    assert execution.stdout == ""

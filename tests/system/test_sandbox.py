@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,10 +77,23 @@ print('{"escaped": "maybe"}')
 """
 
 
+NET = """\
+import json, os, socket
+
+port = json.loads(os.environ["SCRIPT_PARAMETERS"])["port"]
+try:
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        reached = "connected"
+except OSError as exc:
+    reached = f"could not connect: {exc.strerror or exc}"
+print(json.dumps({"reached": reached}))
+"""
+
+
 @pytest.fixture(scope="module")
 def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("sandbox")
-    scripts = write_scripts(base / "scripts", {"attack.py": ATTACK})
+    scripts = write_scripts(base / "scripts", {"attack.py": ATTACK, "net.py": NET})
     stack = ProcessStack(base)
     try:
         server = start_serve(stack, scripts, "--concurrency", "2", home=base / "home")
@@ -170,3 +184,35 @@ def test_a_double_setsid_escape_leaves_nothing_alive(sandboxed: Server, tmp_path
     time.sleep(3.5)  # past the sleeper's own 3 s: had it lived, it would have fired by now
     assert not marker.exists()
     shutil.rmtree(marker_dir, ignore_errors=True)
+
+
+def test_a_script_without_the_network_reaches_nothing_and_with_it_reaches_the_host(
+    sandboxed: Server,
+):
+    api = sandboxed.api
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(0)
+        port = listener.getsockname()[1]
+
+        assert api.set_script("net", network=False)["network"] is False
+        cut = api.wait(api.submit("net", {"port": port})["id"])
+        assert cut["status"] == "SUCCESS", cut
+        assert cut["result"]["reached"].startswith("could not connect"), cut["result"]
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nothing came in
+        assert cut["details"]["sandbox"] == {
+            "user": "scriptdeck-run",
+            "namespaces": ["mount", "pid", "ipc", "network"],
+            "network": False,
+        }
+
+        assert api.set_script("net", network=True)["network"] is True
+        open_ = api.wait(api.submit("net", {"port": port})["id"])
+        assert open_["status"] == "SUCCESS", open_
+        assert open_["result"]["reached"] == "connected", open_["result"]
+        listener.settimeout(5)
+        connection, _ = listener.accept()
+        connection.close()
+        assert open_["details"]["sandbox"]["network"] is True

@@ -131,6 +131,7 @@ class ScriptAdmin(admin.ModelAdmin):
         "retry_exit_codes",
         "retry_backoff",
         "rerun_on_worker_lost",
+        "network",
         "effective_parameters",
         "schema_source",
         "schema_problems",

@@ -135,6 +135,11 @@ class Script(models.Model):
         help_text="When its worker dies or stops mid-run, run it once more (it may have been "
         "half done: only for scripts safe to run twice).",
     )
+    network = models.BooleanField(
+        default=True,
+        help_text="Whether runs may reach the network. Off: each run gets an empty network "
+        "namespace of its own (bubblewrap); a worker without one refuses the run.",
+    )
     warm_start = models.BooleanField(
         null=True,
         blank=True,

@@ -177,13 +177,17 @@ def execute(
     except UnsupportedScript as exc:
         services.fail(execution_id, FailureReason.UNSUPPORTED_TYPE, str(exc))
         return "failed"
+    refusal = isolation.network_refusal(execution.script.network)
+    if refusal is not None:
+        services.fail(execution_id, FailureReason.SPAWN_FAILED, refusal)
+        return "failed"
     run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         digest = sha256_of(path)
         secret_values, variables, masker = secrets_of(execution)
         spec, shown = build_spec(execution, path, run_dir, secret_values, variables)
-        sandboxed = isolation.prepare(spec, run_dir, network=True)
+        sandboxed = isolation.prepare(spec, run_dir, network=execution.script.network)
         sink = LiveSink(execution_id, settings.SCRIPTDECK_OUTPUT_LIMIT, masker)
         try:
             outcome = run_with_dependencies(path, sink, spec)

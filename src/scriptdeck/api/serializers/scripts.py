@@ -106,6 +106,7 @@ class ScriptSerializer(PrebuiltOutput, serializers.ModelSerializer):
             "retry_exit_codes",
             "retry_backoff",
             "rerun_on_worker_lost",
+            "network",
             "sha256",
             "size",
             "created_at",
