@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import os
 import secrets
 from pathlib import Path
@@ -65,6 +66,14 @@ def env_limit(name: str, default: int) -> int:
     value = env_int(name, default)
     if value < 0:
         raise ConfigurationError(f"{name} must be 0 (no limit) or more, not {value}")
+    return value
+
+
+def env_hours(name: str, default: float) -> float:
+    """A number of hours of at least 0, where 0 (or empty for a default of 0) is never."""
+    value = env_float(name, default)
+    if not math.isfinite(value) or value < 0:
+        raise ConfigurationError(f"{name} must be 0 (never) or a number of hours, not {value}")
     return value
 
 

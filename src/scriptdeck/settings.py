@@ -15,6 +15,7 @@ from scriptdeck.config import (
     env_bool,
     env_choice,
     env_float,
+    env_hours,
     env_int,
     env_json,
     env_limit,
@@ -263,6 +264,9 @@ SCRIPTDECK_QUOTA_UPLOADS = env_int("SCRIPTDECK_QUOTA_UPLOADS", 100)
 SCRIPTDECK_QUOTA_UPLOAD_BYTES = env_int("SCRIPTDECK_QUOTA_UPLOAD_BYTES", 1024**3)
 SCRIPTDECK_QUOTA_STREAMS = env_int("SCRIPTDECK_QUOTA_STREAMS", 20)
 SCRIPTDECK_QUOTA_SCHEDULES = env_int("SCRIPTDECK_QUOTA_SCHEDULES", 50)
+# Uploads older than this many hours that no pending or running execution names are
+# deleted by the sweeper, row and file; 0 keeps them.
+SCRIPTDECK_UPLOAD_EXPIRY_HOURS = env_hours("SCRIPTDECK_UPLOAD_EXPIRY_HOURS", 168)
 SCRIPTDECK_ARTIFACT_MAX_FILES = env_int("SCRIPTDECK_ARTIFACT_MAX_FILES", 1000)
 SCRIPTDECK_ARTIFACT_MAX_BYTES = env_int("SCRIPTDECK_ARTIFACT_MAX_BYTES", 1024**3)
 

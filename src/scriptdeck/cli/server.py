@@ -141,7 +141,7 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
 
     from django.conf import settings
 
-    from scriptdeck.executions import leases
+    from scriptdeck.executions import leases, uploads
     from scriptdeck.executions.retention import purge
     from scriptdeck.worker.sweeper import sweep
 
@@ -151,14 +151,14 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     interval = args.interval or settings.SCRIPTDECK_SWEEP_INTERVAL
     lease_seconds = interval * 3
-    next_purge = 0.0
+    next_purge = next_expiry = 0.0
     # The folder is watched by the one active sweeper: one process per installation, not
     # one per web process or worker slot. It syncs while this sweeper's lease is fresh.
     active_until = 0.0
     watcher: threading.Thread | None = None
 
     def sweep_once() -> None:
-        nonlocal next_purge, active_until, watcher
+        nonlocal next_purge, next_expiry, active_until, watcher
         active_until = time.monotonic() + lease_seconds
         if watcher is None and not args.once and settings.SCRIPTDECK_RESCAN_SECONDS > 0:
             watcher = start_folder_watch(stop, lambda: time.monotonic() < active_until)
@@ -168,6 +168,12 @@ def cmd_sweeper(args: argparse.Namespace) -> int:
             purged = purge(timedelta(days=settings.SCRIPTDECK_RETENTION_DAYS))
             if purged.executions:
                 log.info("retention: purged %s", purged.summary())
+        expiry = settings.SCRIPTDECK_UPLOAD_EXPIRY_HOURS
+        if expiry > 0 and time.monotonic() >= next_expiry:
+            next_expiry = time.monotonic() + min(3600, expiry * 3600 / 4)
+            expired = uploads.expire(timedelta(hours=expiry))
+            if expired:
+                log.info("uploads: %s older than %g h and unused deleted", expired, expiry)
         if report:
             log.info(
                 "sweep: dispatched %s, still pending %s, worker lost %s",

@@ -6,17 +6,20 @@ import hashlib
 import re
 import shutil
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Sum
+from django.utils import timezone
 
 from scriptdeck.catalog.parameters import file_parameters
 from scriptdeck.refusals import Refusal
+from scriptdeck.security.crypto import DecryptError, decrypt_json
 
-from .models import Upload
+from .models import Status, TaskExecution, Upload
 
 SAFE_SUFFIX = re.compile(r"^\.[A-Za-z0-9]{1,10}$")
 
@@ -107,3 +110,38 @@ def materialize(schema: dict[str, Any], parameters: dict[str, Any], folder: Path
             shutil.copyfileobj(source, sink, 1 << 20)
         given[name] = str(target)
     return given
+
+
+def named_by_active_runs() -> set[uuid.UUID]:
+    """The upload ids a pending or running execution may still hand to its script: any
+    parameter value, secret ones included, that reads as an id."""
+    named: set[uuid.UUID] = set()
+    active = TaskExecution.objects.filter(status__in=(Status.PENDING, Status.STARTED))
+    for parameters, hidden in active.values_list("parameters", "secret_parameters").iterator():
+        values = list((parameters or {}).values()) if isinstance(parameters, dict) else []
+        try:
+            secrets = decrypt_json(hidden) if hidden else {}
+        except DecryptError:
+            secrets = {}  # that run cannot start: its secrets are unreadable
+        values += list(secrets.values()) if isinstance(secrets, dict) else []
+        for value in values:
+            try:
+                named.add(uuid.UUID(str(value)))
+            except ValueError:
+                continue
+    return named
+
+
+def expire(max_age: timedelta) -> int:
+    """Delete uploads older than ``max_age`` that no pending or running execution names:
+    the stored file through the storage, then the row. How many went."""
+    old = Upload.objects.filter(created_at__lt=timezone.now() - max_age)
+    if not old.exists():
+        return 0
+    kept = named_by_active_runs()
+    deleted = 0
+    for upload in old.exclude(pk__in=kept).iterator():
+        upload.file.delete(save=False)
+        upload.delete()
+        deleted += 1
+    return deleted
