@@ -12,6 +12,7 @@ from scriptdeck.api import events
 from scriptdeck.automation.models import Schedule
 from scriptdeck.catalog.models import Script
 from scriptdeck.executions import services
+from scriptdeck.executions.models import Status, TaskExecution
 
 
 def upload(client, content: bytes):
@@ -72,3 +73,68 @@ def test_live_streams_past_the_quota_get_429(synced, alice, broker, settings):
     assert codes == [200, 200, 429]
     assert counted == {alice.pk: 2}
     events.open_streams.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closed_or_finished_stream_gives_its_place_back(synced, alice, broker, settings):
+    settings.SCRIPTDECK_QUOTA_STREAMS = 2
+    running = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    done = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    TaskExecution.objects.filter(pk=done.pk).update(status=Status.FAILURE)
+
+    async def go() -> list[object]:
+        client = AsyncClient()
+        await asyncio.to_thread(client.force_login, alice)
+        seen: list[object] = []
+
+        async def open_one(pk: int):
+            response = await client.get(f"/api/executions/{pk}/events/")
+            assert response.status_code == 200
+            iterator = aiter(response.streaming_content)
+            await anext(iterator)
+            return response, iterator
+
+        first, first_events = await open_one(running.pk)
+        second, second_events = await open_one(running.pk)
+        seen.append((await client.get(f"/api/executions/{running.pk}/events/")).status_code)
+        # Closed: the client went away; the server stops reading and closes the response.
+        await first_events.aclose()
+        await asyncio.to_thread(first.close)
+        seen.append(dict(events.open_streams))
+        # Exhausted: a finished run's stream ends after its last event.
+        _, finished = await open_one(done.pk)
+        seen.append([part async for part in finished][-1].startswith(b"event: end"))
+        seen.append(dict(events.open_streams))
+        third, third_events = await open_one(running.pk)
+        seen.append(dict(events.open_streams))
+        for response, iterator in ((second, second_events), (third, third_events)):
+            await iterator.aclose()
+            await asyncio.to_thread(response.close)
+        seen.append(dict(events.open_streams))
+        return seen
+
+    try:
+        seen = asyncio.run(go())
+    finally:
+        events.open_streams.clear()
+    assert seen == [429, {alice.pk: 1}, True, {alice.pk: 1}, {alice.pk: 2}, {}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stream_that_ends_gives_its_place_back_by_itself(synced, alice, broker):
+    done = services.submit(script=Script.objects.get(name="fails"), user=alice)
+    TaskExecution.objects.filter(pk=done.pk).update(status=Status.FAILURE)
+
+    async def go() -> tuple[dict, str, dict]:
+        seat = events.Seat(alice.pk)
+        counted = dict(events.open_streams)
+        parts = [part async for part in events.stream(done.pk, 0, None, seat)]
+        return counted, parts[-1], dict(events.open_streams)
+
+    try:
+        counted, last, after = asyncio.run(go())
+    finally:
+        events.open_streams.clear()
+    assert counted == {alice.pk: 1}
+    assert last.startswith("event: end")
+    assert after == {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -233,13 +234,43 @@ def format_event(kind: str, payload: dict[str, Any]) -> str:
 
 # Open live streams of each user (staff not counted) in this web process.
 open_streams: dict[int, int] = {}
+_counting = threading.Lock()
+
+
+class Seat:
+    """One live stream counted against its viewer from the answer on, given back once: when
+    the stream ends, or when the server closes the response (a client gone mid-send)."""
+
+    def __init__(self, viewer: int | None) -> None:
+        self.viewer = viewer
+        if viewer is not None:
+            with _counting:
+                open_streams[viewer] = open_streams.get(viewer, 0) + 1
+
+    def release(self) -> None:
+        with _counting:
+            viewer, self.viewer = self.viewer, None
+            if viewer is not None:
+                open_streams[viewer] -= 1
+                if not open_streams[viewer]:
+                    del open_streams[viewer]
+
+
+class Counted:
+    """The events as the response holds them: closing the response releases the seat."""
+
+    def __init__(self, events: AsyncIterator[str], seat: Seat) -> None:
+        self.events, self.close = events, seat.release
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self.events
 
 
 async def stream(
     pk: int,
     after: int,
     allowed: Callable[[], Awaitable[HttpResponse | None]] | None = None,
-    viewer: int | None = None,
+    seat: Seat | None = None,
 ) -> AsyncIterator[str]:
     """The events of run ``pk`` after ``after``; ``allowed`` is asked every
     ``ACCESS_RECHECK`` seconds, and its refusal ends the stream."""
@@ -247,8 +278,6 @@ async def stream(
     queue = feed.subscribe()
     sent = after
     checked = time.monotonic()
-    if viewer is not None:
-        open_streams[viewer] = open_streams.get(viewer, 0) + 1
     try:
         yield "retry: 1000\n\n"
         status = await in_pool(read_status)(pk)
@@ -291,10 +320,8 @@ async def stream(
                 return
     finally:
         feed.unsubscribe(queue)
-        if viewer is not None:
-            open_streams[viewer] -= 1
-            if not open_streams[viewer]:
-                del open_streams[viewer]
+        if seat is not None:
+            seat.release()
 
 
 async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
@@ -316,9 +343,9 @@ async def execution_events(request: HttpRequest, pk: int) -> HttpResponse:
         over.status = 429
         return refusal_json(over)
     allowed = sync_to_async(viewing.rechecked)
-    response = StreamingHttpResponse(
-        stream(pk, after, lambda: allowed(request, pk), viewer), content_type="text/event-stream"
-    )
+    seat = Seat(viewer)
+    events = stream(pk, after, lambda: allowed(request, pk), seat)
+    response = StreamingHttpResponse(Counted(events, seat), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
