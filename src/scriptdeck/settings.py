@@ -241,8 +241,9 @@ SCRIPTDECK_WARM_START = env_bool("SCRIPTDECK_WARM_START", False)
 # starting an interpreter for it (~15 ms less a run); false: a launcher process per run.
 SCRIPTDECK_EXEC_SERVER = env_bool("SCRIPTDECK_EXEC_SERVER", True)
 # Runs are isolated (worker/isolation.py): "auto" runs them as SCRIPTDECK_RUN_AS when the
-# worker is root, in bubblewrap namespaces when it is installed; "off" is for development.
-SCRIPTDECK_SANDBOX = env_choice("SCRIPTDECK_SANDBOX", ("auto", "off"), "auto")
+# worker is root, in bubblewrap namespaces when it is installed; "user": the user switch
+# only, never bubblewrap; "off" is for development.
+SCRIPTDECK_SANDBOX = env_choice("SCRIPTDECK_SANDBOX", ("auto", "user", "off"), "auto")
 SCRIPTDECK_RUN_AS = env_str("SCRIPTDECK_RUN_AS", "scriptdeck-run")
 SCRIPTDECK_OUTPUT_LIMIT = env_int("SCRIPTDECK_OUTPUT_LIMIT", 10 * 1024 * 1024)
 # Resource limits of a script that leaves its own empty; 0 is no limit. CPU time is unlimited

@@ -211,7 +211,8 @@ def find_bwrap() -> str | None:
 def build(
     mode: str, run_as: str, hidden: tuple[str, ...] = (), readable: tuple[str, ...] = ()
 ) -> Sandbox:
-    """The sandbox for ``mode``: ``auto`` (the user when root, bwrap when it works), or ``off``.
+    """The sandbox for ``mode``: ``auto`` (the user when root, bwrap when it works), ``user``
+    (the user when root, never bwrap), or ``off``.
 
     Raises :class:`SandboxUnavailable` when root has no user to run scripts as.
     """
@@ -223,7 +224,7 @@ def build(
         raise SandboxUnavailable("setpriv (util-linux) is needed to run scripts as another user")
     return Sandbox(
         user=user,
-        bwrap=find_bwrap(),
+        bwrap=find_bwrap() if mode == "auto" else None,
         hidden=tuple(os.path.abspath(p) for p in hidden),
         readable=tuple(os.path.abspath(p) for p in readable) + _interpreter_paths(),
         setpriv=tools["setpriv"],

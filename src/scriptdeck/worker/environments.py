@@ -177,7 +177,7 @@ def _ready(
     root.mkdir(parents=True, exist_ok=True)
     final = root / key
     built = False
-    fd = os.open(root / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(root / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         # Pruning may remove the environment between the look and the lock: look again.
         for _ in range(3):
@@ -209,7 +209,7 @@ def _build_once(
     deadline: float,
 ) -> bool:
     """Build the environment unless another run did while this one waited for the lock."""
-    fd = os.open(root / f"{key}.build.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(root / f"{key}.build.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         _lock(fd, fcntl.LOCK_EX, progress, deadline)
         if (root / key / INFO_FILE).exists():
@@ -332,7 +332,7 @@ def _remove(env: Path) -> None:
 
 def _holding(lock: Path, action: Any, target: Path) -> bool:
     """Do ``action(target)`` under the exclusive lock ``lock``, if it is free right now."""
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -11,7 +11,6 @@ import ctypes
 import functools
 import logging
 import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,8 @@ from django.conf import settings
 
 from scriptdeck.runner import RunSpec
 from scriptdeck.runner.sandbox import Sandbox, build
+
+from . import homeaccess
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +53,19 @@ def _sandbox(mode: str, run_as: str, home: str, envs: str) -> Sandbox:
 
 
 def harden() -> Sandbox:
-    """At worker start: no dumps or ``/proc`` reads of this process, a private home, no
+    """At worker start: no dumps or ``/proc`` reads of this process, the home sealed, no
     secrets left in the environment, and the sandbox checked (a missing user stops here)."""
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (OSError, AttributeError):
         log.warning("could not make the worker process non-dumpable")
-    home = Path(settings.SCRIPTDECK_HOME)
-    if home.is_dir() and stat.S_IMODE(home.stat().st_mode) != 0o700:
-        home.chmod(0o700)
     for name in SECRET_VARIABLES:
         os.environ.pop(name, None)
     current = sandbox()
+    if _passes_through_home(current):
+        homeaccess.check_reachable(Path(settings.SCRIPTDECK_HOME))
+    Path(settings.MEDIA_ROOT).mkdir(parents=True, exist_ok=True)  # sealed before any upload
+    _seal(current)
     if not current.active:
         log.warning(
             "scripts run WITHOUT a sandbox (SCRIPTDECK_SANDBOX=%s, user %s, no usable bwrap): "
@@ -95,11 +97,23 @@ def prepare(spec: RunSpec, run_dir: Path, network: bool) -> dict[str, Any] | Non
     # The server's HOME is not the script's: a private /tmp in bwrap, else its own folder.
     spec.env["HOME"] = "/tmp" if current.bwrap else str(run_dir)
     if current.user is not None:
-        for folder, _, files in os.walk(run_dir):
-            os.chown(folder, current.user.uid, current.user.gid)
-            for name in files:
-                os.chown(os.path.join(folder, name), current.user.uid, current.user.gid)
+        _seal(current)  # whatever appeared in the home since the last run is closed first
+        homeaccess.hand_over(run_dir, current.user.uid, current.user.gid)
     return current.describe(network)
+
+
+def _passes_through_home(current: Sandbox) -> bool:
+    """Whether runs reach their folder through the real home (another user, no bwrap)."""
+    return current.user is not None and current.bwrap is None
+
+
+def _seal(current: Sandbox) -> None:
+    homeaccess.seal(
+        Path(settings.SCRIPTDECK_HOME),
+        Path(settings.SCRIPTDECK_RUNS_DIR),
+        Path(settings.SCRIPTDECK_ENVS_DIR),
+        traversable=_passes_through_home(current),
+    )
 
 
 def network_refusal(network: bool) -> str | None:
