@@ -86,10 +86,19 @@ def server_env(home: Path, scripts_dir: Path, **extra: str) -> dict[str, str]:
             "SCRIPTDECK_SCRIPTS_DIR": str(scripts_dir),
             "SCRIPTDECK_ADMIN_USER": ADMIN_USER,
             "SCRIPTDECK_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            # Most system tests talk to their scripts through files of the test's own
+            # folders (a pid, a gate, a count of starts), which a sandboxed run can neither
+            # see nor write: they run unsandboxed. The sandbox's own tests, and those of what
+            # runs inside it (command lines, dependencies, limits), ask for SANDBOXED.
+            "SCRIPTDECK_SANDBOX": "off",
         }
     )
     env.update(extra)
     return env
+
+
+# What a server gives by default: the sandbox when it can (bubblewrap, the run user as root).
+SANDBOXED = {"SCRIPTDECK_SANDBOX": "auto"}
 
 
 def write_scripts(folder: Path, scripts: dict[str, str]) -> Path:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .harness import ProcessStack, Server, start_serve, wait_until, write_scripts
+from .harness import SANDBOXED, ProcessStack, Server, start_serve, wait_until, write_scripts
 
 MASK = "••••"
 APPEAR_DEADLINE = 10.0
@@ -102,7 +102,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stack = ProcessStack(base)
     scripts = write_scripts(base / "scripts", {"hello.py": 'print("{}")\n'})
     try:
-        running = start_serve(stack, scripts)
+        running = start_serve(stack, scripts, env=SANDBOXED)
         yield running
         running.api.close()
     finally:

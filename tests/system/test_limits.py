@@ -9,7 +9,7 @@ import pytest
 
 from scriptdeck.runner import cgroups
 
-from .harness import ProcessStack, Server, start_serve, write_scripts
+from .harness import SANDBOXED, ProcessStack, Server, start_serve, write_scripts
 
 MiB = 1024 * 1024
 
@@ -49,7 +49,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stack = ProcessStack(base)
     try:
         # Below what the scripts ask for; the memory limit is each script's own.
-        server = start_serve(stack, scripts, env={"SCRIPTDECK_LIMIT_PROCESSES": "50"})
+        server = start_serve(stack, scripts, env={**SANDBOXED, "SCRIPTDECK_LIMIT_PROCESSES": "50"})
         yield server
         server.api.close()
     finally:

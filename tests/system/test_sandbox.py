@@ -19,7 +19,7 @@ import pytest
 
 from scriptdeck.runner.sandbox import find_bwrap
 
-from .harness import ProcessStack, Server, start_serve, write_scripts
+from .harness import SANDBOXED, ProcessStack, Server, start_serve, write_scripts
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or find_bwrap() is None,
@@ -96,7 +96,9 @@ def sandboxed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     scripts = write_scripts(base / "scripts", {"attack.py": ATTACK, "net.py": NET})
     stack = ProcessStack(base)
     try:
-        server = start_serve(stack, scripts, "--concurrency", "2", home=base / "home")
+        server = start_serve(
+            stack, scripts, "--concurrency", "2", home=base / "home", env=SANDBOXED
+        )
         yield server
         server.api.close()
     finally:
