@@ -224,6 +224,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # An execution's status has one name in the document wherever it appears.
     "ENUM_NAME_OVERRIDES": {"StatusEnum": "scriptdeck.executions.models.Status"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "scriptdeck.api.schema.staff_only_fields_are_optional",
+    ],
 }
 
 # --- scripts

@@ -90,12 +90,14 @@ def test_the_prebuilt_output_is_in_use_for_the_hot_serializers():
 
 
 @pytest.mark.django_db
-def test_an_execution_reads_as_drf_itself_shows_it(executions):
+def test_an_execution_reads_as_drf_itself_shows_it(executions, admin_user, alice):
     assert {e.status for e in executions} >= {Status.PENDING, Status.SUCCESS, Status.CANCELLED}
+    # As staff see it: every field, the server's pids included (others get them left out).
+    staff = {"request": type("R", (), {"user": admin_user})()}
     for execution in executions:
         for serializer_class in (ExecutionSerializer, ExecutionListSerializer):
-            ours = serializer_class(execution).data
-            theirs = drf_output(serializer_class(execution), execution)
+            ours = serializer_class(execution, context=staff).data
+            theirs = drf_output(serializer_class(execution, context=staff), execution)
             assert json.dumps(ours, sort_keys=True, default=str) == json.dumps(
                 theirs, sort_keys=True, default=str
             )
@@ -103,6 +105,8 @@ def test_an_execution_reads_as_drf_itself_shows_it(executions):
     pending = ExecutionSerializer(executions[0]).data
     assert pending["queue_position"] == 1
     assert pending["waiting_reason"]
+    others = {"request": type("R", (), {"user": alice})()}
+    assert "worker_pid" not in ExecutionSerializer(executions[0], context=others).data
 
 
 @pytest.mark.django_db
