@@ -6,6 +6,7 @@ uv runs for real. The sets here need nothing from an index (no packages, or
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import pytest
 
 from scriptdeck.catalog.inline_metadata import InlineMetadata
 from scriptdeck.compat import sdk_pythonpath
+from scriptdeck.worker import environments
 from scriptdeck.worker.environments import (
     INFO_FILE,
     BuildCancelled,
@@ -133,6 +135,25 @@ def test_a_failed_install_leaves_nothing_under_its_key(
     key = failure.value.details["environment"]
     assert not (tmp_path / key).exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".build-")]
+
+
+def test_the_install_takes_only_wheels_and_no_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+
+    def fake_run_uv(argv: list[str], cwd: Path, progress: object, deadline: float) -> None:
+        calls.append(argv)
+        if argv[1] == "venv":
+            Path(argv[-1]).mkdir()
+
+    monkeypatch.setattr(environments, "run_uv", fake_run_uv)
+    with contextlib.suppress(DependenciesFailed):
+        ready(tmp_path, InlineMetadata(("six",), ""))
+    install = next(argv for argv in calls if argv[1:3] == ["pip", "install"])
+    assert install[install.index("--only-binary") + 1] == ":all:"
+    assert "--no-config" in install
+    assert install.index("six") > install.index("--only-binary")
 
 
 def test_a_cancel_during_the_build_stops_it(tmp_path: Path) -> None:

@@ -70,6 +70,14 @@ def test_the_last_closing_line_of_the_comment_run_ends_the_block() -> None:
         ('# /// script\n# requires-python = "three"\n# ///\n', "is not a version range"),
         ('# /// script\n# dependencies = ["--index-url=x"]\n# ///\n', "is not a requirement"),
         (
+            '# /// script\n# dependencies = ["x @ git+https://example.invalid/x.git"]\n# ///\n',
+            "'x @ git+https://example.invalid/x.git' names a URL; only packages from the index",
+        ),
+        (
+            '# /// script\n# dependencies = ["y @ file:///tmp/y"]\n# ///\n',
+            "'y @ file:///tmp/y' names a URL; only packages from the index",
+        ),
+        (
             "# /// script\n# dependencies = []\n# ///\nx = 1\n"
             "# /// script\n# dependencies = []\n# ///\n",
             "more than one '# /// script' block (lines 1, 5)",

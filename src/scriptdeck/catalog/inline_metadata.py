@@ -141,6 +141,12 @@ def _parse(body: str, line: int, name: str, problems: list[str]) -> InlineMetada
         except InvalidRequirement as exc:
             problems.append(f"{where}: {dependency!r} is not a requirement: {exc}")
             return None
+        if Requirement(dependency).url is not None:
+            problems.append(
+                f"{where}: {dependency!r} names a URL; only packages from the index "
+                "can be dependencies"
+            )
+            return None
     return InlineMetadata(tuple(sorted(normalized)), requires_python)
 
 

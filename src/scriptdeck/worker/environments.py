@@ -263,7 +263,17 @@ def _build(
         if metadata.dependencies:
             python = str(building / "bin" / "python")
             run_uv(
-                [uv, "pip", "install", "--python", python, *metadata.dependencies],
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "--no-config",
+                    "--only-binary",
+                    ":all:",
+                    "--python",
+                    python,
+                    *metadata.dependencies,
+                ],
                 root,
                 progress,
                 deadline,
