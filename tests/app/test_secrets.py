@@ -511,3 +511,27 @@ def test_defaults_are_filled_in_stored_and_given_values_win(
     assert stored == {"db1": 22, "db2": 2222, "db3": 22}
     runs = AuditEvent.objects.filter(action="execution.run")
     assert sorted(e.detail["parameters"]["port"] for e in runs) == [22, 22, 2222]
+
+
+def test_an_internal_error_s_message_holds_no_secret(
+    careless, alice_client, broker, django_capture_on_commit_callbacks, monkeypatch
+):
+    import scriptdeck.worker.execute as worker_execute
+
+    def broken(execution, path, run_dir, secret_values, variables):
+        raise RuntimeError(f"cannot use {secret_values['password']}")
+
+    monkeypatch.setattr(worker_execute, "build_spec", broken)
+    with django_capture_on_commit_callbacks(execute=False):
+        response = alice_client.post(
+            "/api/executions/",
+            {"script": "careless", "parameters": {"password": PASSWORD, "host": "db1"}},
+            format="json",
+        )
+    assert response.status_code == 202, response.content
+    with pytest.raises(RuntimeError):
+        execute(response.json()["id"])
+    failed = TaskExecution.objects.get(pk=response.json()["id"])
+    assert failed.failure_reason == "internal_error"
+    assert "cannot use" in failed.error_message
+    assert PASSWORD not in failed.error_message

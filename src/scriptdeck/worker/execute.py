@@ -182,6 +182,7 @@ def execute(
         services.fail(execution_id, FailureReason.SPAWN_FAILED, refusal)
         return "failed"
     run_dir = Path(settings.SCRIPTDECK_RUNS_DIR) / str(execution.task_id)
+    masker: Masker | None = None
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         digest = sha256_of(path)
@@ -247,10 +248,12 @@ def execute(
             if isinstance(exc, kind):
                 services.fail(execution_id, reason, message)
                 raise
+        message = (
+            f"scriptdeck failed while running the script: {exc!r}\n{traceback.format_exc(limit=5)}"
+        )
+        # An exception may carry a parameter's value in its text: a secret never reaches the row.
         services.fail(
-            execution_id,
-            FailureReason.INTERNAL_ERROR,
-            f"scriptdeck failed while running the script: {exc!r}\n{traceback.format_exc(limit=5)}",
+            execution_id, FailureReason.INTERNAL_ERROR, masker.mask(message) if masker else message
         )
         raise
     finally:
