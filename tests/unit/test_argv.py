@@ -143,6 +143,42 @@ CASES = [
         ["--host", "h"],
     ),
     ("no schema, no arguments", None, {"host": "h"}, []),
+    (
+        "a long option's value starting with a dash is attached with =",
+        schema(HOST, PORT),
+        {"host": "-x", "port": -5},
+        ["--host=-x", "--port=-5"],
+    ),
+    (
+        "a short option's value starting with a dash is attached",
+        schema(("name", prop({"kind": "option", "flag": "-n"}))),
+        {"name": "-x"},
+        ["-n-x"],
+    ),
+    (
+        "each repeated value starting with a dash is attached",
+        schema(TAG),
+        {"tag": ["a", "--b"]},
+        ["--tag", "a", "--tag=--b"],
+    ),
+    (
+        "a positional starting with a dash follows --",
+        schema(SOURCE, TARGET, HOST),
+        {"source": "s", "target": "--force", "host": "h"},
+        ["--host", "h", "--", "s", "--force"],
+    ),
+    (
+        "an array positional item starting with a dash follows --",
+        schema(SOURCE, ITEMS),
+        {"source": "s", "items": ["x", "--port=99999"]},
+        ["--", "s", "x", "--port=99999"],
+    ),
+    (
+        "a command's positional starting with a dash follows -- after the command's options",
+        schema(HOST, COMMAND, ENV, APP),
+        {"host": "h", "command": "deploy", "env": "prod", "app": "-web"},
+        ["--host", "h", "deploy", "--env", "prod", "--", "-web"],
+    ),
 ]
 
 

@@ -9,6 +9,10 @@ Every value is exactly one argument and no shell ever sees them, so a value can 
 become two arguments or a command. A string is passed as it is, a number as its JSON text
 (``2222``, ``0.5``); a boolean is never text, it decides whether a flag is present.
 
+Nor can a value become an option of the script's parser: an option's value starting with
+"-" is attached to its flag (``--name=-x``, ``-n-x``), and when a positional starting with
+"-" is given, ``--`` comes before the positionals of its group.
+
 Pure and standard library only: the worker builds the real command line with it, the API a
 preview from the schema's defaults.
 """
@@ -53,11 +57,20 @@ def build_argv(
                 arguments.extend(_option(cli, values.get(name), name in required_names))
         positionals = [(n, c) for n, c in group if c.get("kind") in POSITIONAL_KINDS]
         positionals.sort(key=lambda item: _position(item[1]))
+        words: list[str] = []
         for name, _cli in positionals:
             given = _given(values.get(name), name in required_names)
             if given is None:
                 break  # a later positional would take this one's place
-            arguments.extend(given)
+            words.extend(given)
+        # After "--" a parser reads no more options. Not in a group holding a subcommand: the
+        # parser must still read the command word and the command's own options after it, so
+        # a positional starting with "-" before a subcommand stays as it is.
+        if any(word.startswith("-") for word in words) and not any(
+            cli.get("kind") == "command" for _name, cli in positionals
+        ):
+            arguments.append("--")
+        arguments.extend(words)
     return arguments
 
 
@@ -142,8 +155,19 @@ def _option(cli: Mapping[str, Any], value: Any, required: bool) -> list[str]:
     if given is None:
         return []
     if isinstance(value, list) and cli.get("repeat") is True:
-        return [part for item in given for part in (flag, item)]
-    return [flag, *given]
+        return [part for item in given for part in _attached(flag, [item])]
+    return _attached(flag, given)
+
+
+def _attached(flag: str, given: list[str]) -> list[str]:
+    """A flag and its value; a single value starting with "-" joined to the flag as one
+    argument (``--name=-x``; a one-letter flag ``-n-x``), so it is never read as an option.
+    Several values after one flag stay separate: no form joins them all to it."""
+    if len(given) != 1 or not given[0].startswith("-"):
+        return [flag, *given]
+    if len(flag) == 2 and flag[0] == "-" and flag[1] != "-":
+        return [flag + given[0]]
+    return [f"{flag}={given[0]}"]
 
 
 def _given(value: Any, required: bool) -> list[str] | None:

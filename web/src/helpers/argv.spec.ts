@@ -95,7 +95,42 @@ describe("buildArgv", () => {
   });
 
   it("passes a value with spaces or a leading dash as one argument", () => {
-    expect(buildArgv(CHECK_PORT, { host: "-rf /; echo x" })).toEqual(["--host", "-rf /; echo x"]);
+    expect(buildArgv(CHECK_PORT, { host: "-rf /; echo x" })).toEqual(["--host=-rf /; echo x"]);
+  });
+
+  it("attaches an option's value starting with a dash, so it is never read as an option", () => {
+    expect(buildArgv(CHECK_PORT, { host: "-x", port: -5 })).toEqual(["--host=-x", "--port=-5"]);
+    expect(buildArgv({ properties: { name: { type: "string", cli: { kind: "option", flag: "-n" } } } }, { name: "-x" })).toEqual([
+      "-n-x",
+    ]);
+    expect(buildArgv(CHECK_PORT, { host: "h", tag: ["a", "--b"] })).toEqual(["--host", "h", "--tag", "a", "--tag=--b"]);
+  });
+
+  it("puts -- before the positionals when one starts with a dash", () => {
+    const schema = {
+      properties: {
+        target: { type: "string", cli: { kind: "positional", position: 1 } },
+        source: { type: "string", cli: { kind: "positional", position: 0 } },
+        items: { type: "array", cli: { kind: "positional", position: 2 } },
+        host: { type: "string", cli: { kind: "option", flag: "--host" } },
+      },
+    };
+    expect(buildArgv(schema, { source: "s", target: "--force", host: "h" })).toEqual(["--host", "h", "--", "s", "--force"]);
+    expect(buildArgv(schema, { source: "s", target: "t", items: ["x", "--port=99999"] })).toEqual([
+      "--",
+      "s",
+      "t",
+      "x",
+      "--port=99999",
+    ]);
+    expect(buildArgv(DEPLOY, { verbose: true, action: "deploy", env: "prod", target: "-web" })).toEqual([
+      "--verbose",
+      "deploy",
+      "--env",
+      "prod",
+      "--",
+      "-web",
+    ]);
   });
 });
 

@@ -1,7 +1,9 @@
 // A run's command line from the parameters' "cli" mappings, by the server's rules
 // (catalog/argv.py), so the run form can show what the script will be given as it is filled
 // in. Global options first (schema order), then global positionals by position (the
-// subcommand is one of them), then the chosen subcommand's options and positionals.
+// subcommand is one of them), then the chosen subcommand's options and positionals. An
+// option's value starting with "-" is attached to its flag, and "--" comes before a group's
+// positionals when one of them starts with "-", so no value is read as an option.
 
 export const MASK = "••••";
 
@@ -83,8 +85,16 @@ function option(cli: CliMapping, value: unknown, required: boolean): string[] {
   if (cli.kind === "count") return typeof value === "number" && Number.isInteger(value) && value > 0 ? Array(value).fill(flag) : [];
   const items = given(value, required);
   if (!items) return [];
-  if (Array.isArray(value) && cli.repeat === true) return items.flatMap((item) => [flag, item]);
-  return [flag, ...items];
+  if (Array.isArray(value) && cli.repeat === true) return items.flatMap((item) => attached(flag, [item]));
+  return attached(flag, items);
+}
+
+/** A flag and its value; a single value starting with "-" joined to the flag as one argument
+ * (`--name=-x`; a one-letter flag `-n-x`). Several values after one flag stay separate. */
+function attached(flag: string, items: string[]): string[] {
+  if (items.length !== 1 || !items[0].startsWith("-")) return [flag, ...items];
+  if (flag.length === 2 && flag[0] === "-" && flag[1] !== "-") return [flag + items[0]];
+  return [`${flag}=${items[0]}`];
 }
 
 /** The arguments after the program for these values, from the schema's mappings. */
@@ -108,11 +118,15 @@ export function buildArgv(schema: SchemaLike | null | undefined, values: Record<
     const positionals = group
       .filter(([, cli]) => POSITIONAL_KINDS.has(cli.kind))
       .sort(([, a], [, b]) => (Number.isInteger(a.position) ? a.position! : 0) - (Number.isInteger(b.position) ? b.position! : 0));
+    const words: string[] = [];
     for (const [name] of positionals) {
       const items = given(values[name], required.has(name));
       if (!items) break; // a later positional would take this one's place
-      argv.push(...items);
+      words.push(...items);
     }
+    // Not in a group holding a subcommand: its command word and options must still be read.
+    if (words.some((word) => word.startsWith("-")) && !positionals.some(([, cli]) => cli.kind === "command")) argv.push("--");
+    argv.push(...words);
   }
   return argv;
 }
