@@ -22,6 +22,7 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from scriptdeck.catalog.models import Script
 from scriptdeck.catalog.registry import ScriptNotFound
+from scriptdeck.ids import is_id
 from scriptdeck.refusals import Forbidden, Refusal
 
 from .models import Level, ScriptGrant
@@ -124,7 +125,7 @@ def find_runnable(user: Any, reference: str) -> Script:
     if not levels.staff and levels.everything < Level.VIEW:
         seen = [pk for pk, level in levels.by_script.items() if level >= Level.VIEW]
         query = query.filter(pk__in=seen)
-    script = query.filter(pk=int(reference)).first() if _is_id(reference) else None
+    script = query.filter(pk=int(reference)).first() if is_id(reference) else None
     script = script or query.filter(name=reference).first()
     if script is None:
         raise ScriptNotFound(f"no active script with id or name {reference!r}")
@@ -132,11 +133,6 @@ def find_runnable(user: Any, reference: str) -> Script:
     if refused is not None:
         raise refused
     return script
-
-
-def _is_id(text: str) -> bool:
-    # ASCII digits that fit a database id ("²" is a digit to ``str.isdigit``).
-    return text.isascii() and text.isdigit() and int(text) <= 2**63 - 1
 
 
 def runnable_script(user: Any, script: Script) -> str | None:

@@ -16,10 +16,10 @@ from scriptdeck.catalog.paths import NoSuchScriptFile, PathRefused, confine
 from scriptdeck.catalog.registry import ScriptNotFound, resolve_request
 from scriptdeck.executions import services
 from scriptdeck.executions.models import Status, TaskExecution
+from scriptdeck.ids import is_id
 from scriptdeck.refusals import Refusal
 
 from .errors import refusal
-from .filters import is_id
 from .views import visible_executions
 
 

@@ -7,14 +7,7 @@ from django.db.models import F, OrderBy, QuerySet
 from django_filters.constants import EMPTY_VALUES
 
 from scriptdeck.executions.models import Status, TaskExecution, Trigger
-
-MAX_ID = 2**63 - 1
-
-
-def is_id(value: str) -> bool:
-    """ASCII digits that fit a database id ("²" is a digit to ``str.isdigit``)."""
-    return value.isascii() and value.isdigit() and int(value) <= MAX_ID
-
+from scriptdeck.ids import is_id
 
 # ``ordering`` key: the column it sorts by (what the list shows under that name).
 ORDERING_FIELDS = {

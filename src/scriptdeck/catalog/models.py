@@ -19,6 +19,16 @@ def default_retry_reasons() -> list[str]:
     return ["spawn_failed", "worker_lost"]
 
 
+def _limit(floor: int, what: str, setting: str) -> models.PositiveIntegerField:
+    """One resource limit of a script: empty takes the global default, 0 means none."""
+    return models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[ZeroOrAtLeast(floor), MaxValueValidator(2**31 - 1)],
+        help_text=f"{what} Empty: SCRIPTDECK_LIMIT_{setting}. 0: no limit.",
+    )
+
+
 class Script(models.Model):
     name = models.CharField(
         max_length=255, unique=True, help_text="Path relative to the scripts folder, no extension."
@@ -69,40 +79,13 @@ class Script(models.Model):
         help_text="Seconds; then SIGKILL to the whole process tree.",
     )
     # Resource limits; empty: the global default (SCRIPTDECK_LIMIT_*), 0: no limit at all.
-    memory_limit_mb = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[ZeroOrAtLeast(16), MaxValueValidator(2**31 - 1)],
-        help_text="MiB of memory for the script and everything it starts. "
-        "Empty: SCRIPTDECK_LIMIT_MEMORY_MB. 0: no limit.",
+    memory_limit_mb = _limit(
+        16, "MiB of memory for the script and everything it starts.", "MEMORY_MB"
     )
-    process_limit = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
-        help_text="Processes (and threads) at once. Empty: SCRIPTDECK_LIMIT_PROCESSES. "
-        "0: no limit.",
-    )
-    cpu_limit_seconds = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
-        help_text="CPU seconds per process. Empty: SCRIPTDECK_LIMIT_CPU_SECONDS. 0: no limit.",
-    )
-    file_size_limit_mb = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[ZeroOrAtLeast(1), MaxValueValidator(2**31 - 1)],
-        help_text="MiB: the largest file the script may write. "
-        "Empty: SCRIPTDECK_LIMIT_FILE_SIZE_MB. 0: no limit.",
-    )
-    open_files_limit = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[ZeroOrAtLeast(16), MaxValueValidator(2**31 - 1)],
-        help_text="Files open at once per process. Empty: SCRIPTDECK_LIMIT_OPEN_FILES. "
-        "0: no limit.",
-    )
+    process_limit = _limit(1, "Processes (and threads) at once.", "PROCESSES")
+    cpu_limit_seconds = _limit(1, "CPU seconds per process.", "CPU_SECONDS")
+    file_size_limit_mb = _limit(1, "MiB: the largest file the script may write.", "FILE_SIZE_MB")
+    open_files_limit = _limit(16, "Files open at once per process.", "OPEN_FILES")
     queue = models.CharField(
         max_length=100,
         default="default",
