@@ -29,10 +29,8 @@ pytestmark = pytest.mark.skipif(
 
 ESCAPE_TAG = f"scriptdeck-escape-{secrets.token_hex(6)}"
 
-ATTACK = """\
-import json, os
-
-p = json.loads(os.environ["SCRIPT_PARAMETERS"])
+# What an attack script uses to try things: each attempt's outcome, by name, in ``seen``.
+ATTEMPTS = """
 seen = {}
 
 
@@ -52,6 +50,16 @@ def read(path):
 def write(path):
     with open(path, "w") as handle:
         handle.write("planted")
+"""
+
+ATTACK = (
+    """\
+import json, os
+
+p = json.loads(os.environ["SCRIPT_PARAMETERS"])
+"""
+    + ATTEMPTS
+    + """
 
 
 for pid in p["server_pids"]:
@@ -68,6 +76,7 @@ attempt("write into the scripts folder", lambda: write(p["scripts"] + "/planted.
 write(os.environ["SCRIPT_OUTPUT_DIR"] + "/report.txt")
 print(json.dumps({"seen": seen, "uid": os.getuid()}))
 """
+)
 
 ESCAPE = """\
 import subprocess

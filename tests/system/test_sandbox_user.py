@@ -16,6 +16,7 @@ import pytest
 
 from .harness import ProcessStack, Server, start_serve, write_scripts
 from .test_dependencies import USES_TOMLI_W
+from .test_sandbox import ATTEMPTS
 
 # CI runs as root after make sandbox-deps: there these run, and fail rather than skip.
 pytestmark = pytest.mark.skipif(
@@ -31,31 +32,15 @@ print(json.dumps({"run_dir": run_dir}), flush=True)
 time.sleep(float(json.loads(os.environ["SCRIPT_PARAMETERS"]).get("sleep", 0)))
 """
 
-ATTACK = """\
+ATTACK = (
+    """\
 import json, os, stat
 
 p = json.loads(os.environ["SCRIPT_PARAMETERS"])
 home = p["home"]
-seen = {}
-
-
-def attempt(name, action):
-    try:
-        action()
-        seen[name] = "succeeded"
-    except OSError as exc:
-        seen[name] = f"refused: {exc.strerror}"
-
-
-def read(path):
-    with open(path, "rb") as handle:
-        return handle.read()
-
-
-def write(path):
-    with open(path, "w") as handle:
-        handle.write("planted")
-
+"""
+    + ATTEMPTS
+    + """
 
 attempt("read the secret key", lambda: read(home + "/secret_key"))
 for name in ("scriptdeck.sqlite3", "scriptdeck.sqlite3-wal", "scriptdeck.sqlite3-shm"):
@@ -74,6 +59,7 @@ print(json.dumps({
     "run_dir": [mine.st_uid, stat.S_IMODE(mine.st_mode)],
 }))
 """
+)
 
 
 @pytest.fixture(scope="module")
